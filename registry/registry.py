@@ -1,0 +1,233 @@
+"""``Registry``: one flat table of named components per kind, with lazy external namespaces.
+
+A component is any callable (class or factory function) that builds an object from keyword
+arguments. It registers itself with ``@KIND.register()``. Names of other libraries' zoos
+(``timm:resnet18``, ``pyg:GATConv``) resolve lazily through namespaces that a zoo adds with
+``add_namespace``; the registry itself knows nothing about them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ConfigError, RegistryError, close_matches, did_you_mean
+
+TYPE_KEY = "type"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One listed component: its registered name, a one-line description and where it lives."""
+
+    name: str
+    description: str
+    where: str
+
+
+@dataclass
+class Namespace:
+    """Names resolved on demand from another library (``prefix:name``)."""
+
+    prefix: str
+    names: Callable[[], Iterable[str]]
+    resolve: Callable[[str], Callable[..., Any]]
+    description: str
+    _cache: list[str] | None = None
+
+    def all_names(self) -> list[str]:
+        if self._cache is None:
+            self._cache = sorted(self.names())
+        return self._cache
+
+
+def _first_line(doc: str | None) -> str:
+    for line in (doc or "").strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _where(obj: Any) -> str:
+    try:
+        path = inspect.getsourcefile(obj) or "?"
+        line = inspect.getsourcelines(obj)[1]
+    except (TypeError, OSError):
+        return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
+    return f"{obj.__module__}.{obj.__qualname__} ({path}:{line})"
+
+
+class Registry:
+    """Components of one kind, found by name.
+
+    >>> LAYERS = Registry("layers")
+    >>> @LAYERS.register("double")
+    ... def double(scale: int = 2):
+    ...     return lambda x: x * scale
+    >>> LAYERS.build({"type": "double", "scale": 3})(2)
+    6
+    """
+
+    def __init__(self, kind: str, description: str = "") -> None:
+        self.kind = kind
+        self.description = description
+        self._items: dict[str, Callable[..., Any]] = {}
+        self._namespaces: dict[str, Namespace] = {}
+
+    # -- registration -------------------------------------------------------------------------
+    def register(self, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: ``@REG.register()`` uses the object's ``__name__``, or pass a name."""
+        if callable(name) and not isinstance(name, str):
+            raise TypeError(f"use @{self.kind.upper()}.register() with parentheses")
+
+        def deco(obj: Callable[..., Any]) -> Callable[..., Any]:
+            key = name or obj.__name__
+            if ":" in key:
+                raise RegistryError(f"{self.kind}: ':' is reserved for namespaces, cannot register {key!r}")
+            if key in self._items:
+                old = self._items[key]
+                raise RegistryError(
+                    f"{self.kind}: {key!r} is already registered by {_where(old)}; "
+                    f"{_where(obj)} tried to register it again. Pick another name."
+                )
+            self._items[key] = obj
+            return obj
+
+        return deco
+
+    def add_namespace(
+        self,
+        prefix: str,
+        names: Callable[[], Iterable[str]],
+        resolve: Callable[[str], Callable[..., Any]],
+        description: str,
+    ) -> None:
+        """Resolve ``prefix:<name>`` lazily: ``names()`` lists them, ``resolve(name)`` builds a factory."""
+        if prefix in self._namespaces:
+            raise RegistryError(f"{self.kind}: namespace {prefix!r} is already registered")
+        self._namespaces[prefix] = Namespace(prefix, names, resolve, description)
+
+    # -- lookup -------------------------------------------------------------------------------
+    def __contains__(self, name: str) -> bool:
+        try:
+            self.get(name)
+        except RegistryError:
+            return False
+        return True
+
+    def names(self, namespaces: bool = True) -> list[str]:
+        """Every registered name, namespaces expanded when ``namespaces`` is true."""
+        out = sorted(self._items)
+        if namespaces:
+            for ns in self._namespaces.values():
+                out += [f"{ns.prefix}:{n}" for n in ns.all_names()]
+        return out
+
+    def namespaces(self) -> list[Namespace]:
+        return list(self._namespaces.values())
+
+    def get(self, name: str) -> Callable[..., Any]:
+        """The component called ``name``; an unknown name suggests the closest ones."""
+        if not isinstance(name, str):
+            raise RegistryError(f"{self.kind}: a component name must be a string, got {name!r}")
+        if name in self._items:
+            return self._items[name]
+        prefix, sep, rest = name.partition(":")
+        if sep and prefix in self._namespaces:
+            ns = self._namespaces[prefix]
+            if rest in ns.all_names():
+                return ns.resolve(rest)
+            hint = did_you_mean(rest, ns.all_names())
+            hint = hint.replace("'", f"'{prefix}:", 1).replace(", '", f", '{prefix}:") if hint else ""
+            raise RegistryError(
+                f"{self.kind}: {prefix!r} has no {rest!r}.{hint} "
+                f"List them with: python tools/list.py {self.kind} '{prefix}:*'"
+            )
+        if sep:
+            known = ", ".join(f"{p}:" for p in self._namespaces) or "none"
+            raise RegistryError(f"{self.kind}: unknown namespace {prefix!r} in {name!r} (known: {known}).")
+        raise RegistryError(
+            f"{self.kind}: no component named {name!r}.{did_you_mean(name, self.names())} "
+            f"List them with: python tools/list.py {self.kind}"
+        )
+
+    def list(self, pattern: str = "*") -> list[Entry]:
+        """Components whose name matches the fnmatch ``pattern`` (case-insensitive)."""
+        pat = pattern.lower()
+        out = [
+            Entry(n, _first_line(obj.__doc__), _where(obj))
+            for n, obj in sorted(self._items.items())
+            if fnmatch.fnmatchcase(n.lower(), pat)
+        ]
+        for ns in self._namespaces.values():
+            for n in ns.all_names():
+                full = f"{ns.prefix}:{n}"
+                if fnmatch.fnmatchcase(full.lower(), pat):
+                    out.append(Entry(full, ns.description, f"namespace {ns.prefix}:"))
+        return out
+
+    def describe(self, name: str) -> str:
+        return _first_line(self.get(name).__doc__)
+
+    # -- building -----------------------------------------------------------------------------
+    def build(self, cfg: Any, **defaults: Any) -> Any:
+        """Build ``cfg`` (a mapping with ``type``) with ``defaults`` filling what it leaves out.
+
+        Objects that are already built pass through unchanged, as does ``None``. Keys of ``cfg``
+        are checked against the component's signature before it is called; ``defaults`` (sizes a
+        parent inferred) are passed only where the component accepts them.
+        """
+        if cfg is None or not isinstance(cfg, Mapping):
+            return cfg
+        if TYPE_KEY not in cfg:
+            raise ConfigError(
+                f"{self.kind}: a component config needs a '{TYPE_KEY}' key naming one of "
+                f"python tools/list.py {self.kind}; got keys {sorted(cfg)}"
+            )
+        name = cfg[TYPE_KEY]
+        factory = self.get(name)
+        kwargs = {k: v for k, v in cfg.items() if k != TYPE_KEY}
+        accepted, var_kw, required = _signature(factory)
+        unknown = [k for k in kwargs if k not in accepted and not var_kw]
+        if unknown:
+            hints = "".join(did_you_mean(k, accepted) for k in unknown)
+            raise ConfigError(
+                f"{self.kind} {name!r} got unknown argument(s) {unknown}.{hints} "
+                f"It accepts: {', '.join(accepted) or 'no arguments'}."
+            )
+        for k, v in defaults.items():
+            if k not in kwargs and (k in accepted or var_kw):
+                kwargs[k] = v
+        missing = [k for k in required if k not in kwargs]
+        if missing:
+            raise ConfigError(f"{self.kind} {name!r} needs argument(s) {missing}; it accepts: {', '.join(accepted)}.")
+        try:
+            return factory(**kwargs)
+        except (ConfigError, RegistryError) as e:
+            raise type(e)(f"while building {self.kind} {name!r}: {e}") from e
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {len(self._items)} components, namespaces={list(self._namespaces)})"
+
+
+def _signature(factory: Callable[..., Any]) -> tuple[list[str], bool, list[str]]:
+    """(accepted keyword names, whether **kwargs is taken, required names)."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return [], True, []
+    accepted, required, var_kw = [], [], False
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            var_kw = True
+        elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            accepted.append(p.name)
+            if p.default is p.empty:
+                required.append(p.name)
+    return accepted, var_kw, required
+
+
+__all__ = ["Entry", "Namespace", "Registry", "close_matches"]
