@@ -234,9 +234,7 @@ def _child(node: Any, key: str, path: Sequence[str], item: str, create: bool) ->
         if create:
             node[key] = {}
         else:
-            raise RecipeError(
-                f"override {item!r}: the recipe has no key {'.'.join(path)!r}.{did_you_mean(key, node)}"
-            )
+            raise RecipeError(f"override {item!r}: the recipe has no key {'.'.join(path)!r}.{did_you_mean(key, node)}")
     return node[key]
 
 

@@ -1,1 +1,5 @@
-"""embeddings"""
+"""Per-instance embeddings: ``[B, N, C] -> [B, N, D]``."""
+
+from . import mlp
+
+__all__ = ["mlp"]

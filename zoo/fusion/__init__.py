@@ -1,1 +1,5 @@
-"""fusion"""
+"""Fusion of the streams' vectors into one."""
+
+from . import fusions
+
+__all__ = ["fusions"]

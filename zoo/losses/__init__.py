@@ -1,1 +1,5 @@
-"""losses"""
+"""Losses: ``(outputs, target) -> scalar``."""
+
+from . import regression
+
+__all__ = ["regression"]

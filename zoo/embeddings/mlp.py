@@ -1,0 +1,59 @@
+"""Per-instance MLPs that map backbone features to the stream's width."""
+
+from __future__ import annotations
+
+import itertools
+
+from torch import Tensor, nn
+
+from registry import EMBEDDINGS
+
+from ..nn import activation as make_activation
+
+
+@EMBEDDINGS.register("mlp")
+class MLPEmbedding(nn.Module):
+    """Linear-act layers per instance: in_dim -> hidden (in_dim * hidden_ratio, or hidden_dims) -> out_dim.
+
+    ACTION-NET: ``Linear(C, C/2) - ReLU - Linear(C/2, 256) - ReLU`` is ``hidden_ratio: 0.5, out_dim: 256``.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int = 256,
+        hidden_dims: list[int] | None = None,
+        hidden_ratio: float | None = None,
+        activation: str = "relu",
+        final_activation: bool = True,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if hidden_dims is not None and hidden_ratio is not None:
+            raise ValueError("mlp embedding: give hidden_dims or hidden_ratio, not both")
+        hidden = list(hidden_dims or ([max(1, round(in_dim * hidden_ratio))] if hidden_ratio else []))
+        dims = [in_dim, *hidden, out_dim]
+        layers: list[nn.Module] = []
+        for i, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
+            layers.append(nn.Linear(d_in, d_out))
+            if i < len(dims) - 2 or final_activation:
+                layers.append(make_activation(activation))
+                if dropout:
+                    layers.append(nn.Dropout(dropout))
+        self.net = nn.Sequential(*layers)
+        self.out_dim = out_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+@EMBEDDINGS.register("identity")
+class Identity(nn.Module):
+    """No embedding: the backbone features as they are."""
+
+    def __init__(self, in_dim: int) -> None:
+        super().__init__()
+        self.out_dim = in_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x

@@ -1,0 +1,76 @@
+"""Losses: ``(outputs: dict, target [B]) -> scalar``. Each reads what it needs from the outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from registry import LOSSES
+
+
+def _score(outputs: dict[str, Any], target: Tensor) -> Tensor:
+    score = outputs["score"]
+    if score.shape != target.shape:
+        raise ValueError(f"loss: score has shape {tuple(score.shape)} but the target {tuple(target.shape)}")
+    return score
+
+
+@LOSSES.register("mse")
+class MSE(nn.Module):
+    """Mean squared error between score and target (ACTION-NET)."""
+
+    def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
+        return F.mse_loss(_score(outputs, target), target)
+
+
+@LOSSES.register("l1")
+class L1(nn.Module):
+    """Mean absolute error."""
+
+    def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
+        return F.l1_loss(_score(outputs, target), target)
+
+
+@LOSSES.register("huber")
+class Huber(nn.Module):
+    """Huber loss (quadratic below ``delta``, linear above)."""
+
+    def __init__(self, delta: float = 0.1) -> None:
+        super().__init__()
+        self.delta = delta
+
+    def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
+        return F.huber_loss(_score(outputs, target), target, delta=self.delta)
+
+
+@LOSSES.register("kl")
+class GaussianKL(nn.Module):
+    """USDL: KL(N(target, sigma) over the head's bins || softmax(logits)); needs a distribution head."""
+
+    def __init__(self, sigma: float = 0.05) -> None:
+        super().__init__()
+        self.sigma = sigma
+
+    def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
+        if "logits" not in outputs:
+            raise ValueError("loss 'kl' needs a head that outputs bin logits (e.g. head: {type: distribution})")
+        bins = outputs["bins"].to(target.dtype)
+        goal = torch.softmax(-((bins.unsqueeze(0) - target.unsqueeze(1)) ** 2) / (2 * self.sigma**2), -1)
+        return F.kl_div(torch.log_softmax(outputs["logits"], -1), goal, reduction="batchmean")
+
+
+@LOSSES.register("sum")
+class WeightedSum(nn.Module):
+    """A weighted sum of losses: ``terms: [{type: mse, weight: 1.0}, {type: kl, weight: 0.5}]``."""
+
+    def __init__(self, terms: list[dict[str, Any]]) -> None:
+        super().__init__()
+        cfgs = [dict(t) for t in terms]
+        self.weights = [float(c.pop("weight", 1.0)) for c in cfgs]
+        self.terms = nn.ModuleList(LOSSES.build(c) for c in cfgs)
+
+    def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
+        return sum(w * term(outputs, target) for w, term in zip(self.weights, self.terms))

@@ -1,0 +1,77 @@
+"""The multi-stream scorer: streams -> fusion -> head -> score, with each stream's instance weights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from registry import FUSION, HEADS, MODELS
+
+from .init import init_weights
+from .stream import Stream
+
+
+@MODELS.register("scorer")
+class Scorer(nn.Module):
+    """Scores a video from one or more streams of instances (ACTION-NET: dynamic + static).
+
+    ``inputs`` names the model's inputs and their feature widths (``{dynamic: 1024}``); each
+    stream reads the input of its own name unless it says ``input:``. The forward takes a dict
+    ``{name: [B, N, C], name_mask: [B, N] (optional)}`` and returns ``{"score": [B], "weights":
+    {stream: [B, N] or None}, "features": {stream: [B, D]}, ...what the head adds}``.
+    """
+
+    def __init__(
+        self,
+        streams: dict[str, dict[str, Any] | None],
+        inputs: dict[str, int] | None = None,
+        fusion: dict[str, Any] | None = None,
+        head: dict[str, Any] | None = None,
+        init: str | None = None,
+    ) -> None:
+        super().__init__()
+        inputs = dict(inputs or {})
+        self.streams = nn.ModuleDict()
+        for name, cfg in streams.items():
+            if cfg is None:  # a recipe may switch a stream off with `name: null`
+                continue
+            key = cfg.get("input") or name
+            if key not in inputs and not cfg.get("backbone") and not cfg.get("in_dim"):
+                raise ValueError(
+                    f"scorer: stream {name!r} reads input {key!r}, which is not in inputs {sorted(inputs)}"
+                )
+            self.streams[name] = MODELS.build({**cfg, "input": key}, in_dim=inputs.get(key))
+        if not self.streams:
+            raise ValueError("scorer: no streams left; a model needs at least one")
+        self.inputs = {s.input: s.in_dim for s in self._stream_list()}
+        self.fusion = FUSION.build(
+            fusion or {"type": "concat"}, in_dims={n: s.out_dim for n, s in self.streams.items()}
+        )
+        self.head = HEADS.build(head or {"type": "mlp"}, in_dim=self.fusion.out_dim)
+        if init is not None:
+            init_weights(self, init)
+
+    def _stream_list(self) -> list[Stream]:
+        return list(self.streams.values())  # type: ignore[arg-type]
+
+    def forward(self, inputs: dict[str, Tensor]) -> dict[str, Any]:
+        features: dict[str, Tensor] = {}
+        weights: dict[str, Tensor | None] = {}
+        for name, stream in self.streams.items():
+            if stream.input not in inputs:
+                raise KeyError(f"scorer: stream {name!r} needs input {stream.input!r}; got {sorted(inputs)}")
+            features[name], weights[name] = stream(inputs[stream.input], inputs.get(f"{stream.input}_mask"))
+        out = self.head(self.fusion(features))
+        return {**out, "weights": weights, "features": features}
+
+    def example_inputs(self, batch: int = 2, lengths: dict[str, int] | None = None, seed: int = 0) -> dict[str, Tensor]:
+        """Random feature inputs of the model's shapes (for export, benchmarks and tests)."""
+        g = torch.Generator().manual_seed(seed)
+        out: dict[str, Tensor] = {}
+        for key, dim in self.inputs.items():
+            n = (lengths or {}).get(key, 8)
+            out[key] = torch.randn(batch, n, dim, generator=g)
+            out[f"{key}_mask"] = torch.ones(batch, n, dtype=torch.bool)
+        return out
