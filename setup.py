@@ -28,7 +28,7 @@ setup(
         "numpy>=1.24",
         "scipy>=1.10",
         "av>=12",
-        "opencv-python-headless>=4.8",
+        "opencv-python-headless>=4.8,<5",  # OpenCV 5 moved the HOG people detector to contrib
         "tqdm>=4.60",
         "matplotlib>=3.7",
         "tensorboard>=2.14",

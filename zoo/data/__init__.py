@@ -1,1 +1,8 @@
-"""data"""
+"""Data: annotations (RG, Fis-V), video decoding, samplers, croppers and transforms.
+
+Importing this package registers the samplers and croppers.
+"""
+
+from . import annotations, croppers, samplers, transforms, video
+
+__all__ = ["annotations", "croppers", "samplers", "transforms", "video"]

@@ -94,22 +94,23 @@ class KnnSimilarity(GraphBuilder):
         self.k, self.weighted = k, weighted
 
     def neighbors(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        n = x.shape[1]
         z = nn.functional.normalize(x, dim=-1)
-        sim = z @ z.transpose(1, 2)
-        sim = sim.masked_fill(~mask.unsqueeze(1), float("-inf"))
-        k = min(self.k, x.shape[1])
-        top, idx = sim.topk(k, dim=-1)  # [B, N, K]: sources of each target
+        sim = (z @ z.transpose(1, 2)).masked_fill(~mask.unsqueeze(1), float("-inf"))
+        # Pad with k empty columns so topk(k) is valid for any N (no shape-dependent branch to export).
+        top, idx = nn.functional.pad(sim, (0, self.k), value=float("-inf")).topk(self.k, dim=-1)
         valid = torch.isfinite(top)
         weight = top.clamp(min=0) if self.weighted else torch.ones_like(top)
-        return idx, torch.where(valid, weight, torch.zeros_like(weight))
+        return idx.clamp(max=n - 1), torch.where(valid, weight, torch.zeros_like(weight))
 
     def forward(self, x: Tensor, mask: Tensor) -> InstanceGraph:
         idx, weight = self.neighbors(x, mask)
         dense = torch.zeros(x.shape[0], x.shape[1], x.shape[1], device=x.device, dtype=x.dtype)
-        dense = mask_adjacency(dense.scatter(2, idx, weight.to(x.dtype)), mask)
+        # scatter_add: padded slots point at a real column with weight 0 and must not overwrite it.
+        dense = mask_adjacency(dense.scatter_add(2, idx, weight.to(x.dtype)), mask)
         adj = normalize_adjacency(dense, self.normalize)
         # The sparse form carries the normalised weights, so both views agree.
-        return InstanceGraph(adj, mask, neighbors=(idx, adj.gather(2, idx)))
+        return InstanceGraph(adj, mask, neighbors=(idx, adj.gather(2, idx) * (weight != 0)))
 
 
 @GRAPH_BUILDERS.register("learned")

@@ -66,12 +66,29 @@ class Scorer(nn.Module):
         out = self.head(self.fusion(features))
         return {**out, "weights": weights, "features": features}
 
-    def example_inputs(self, batch: int = 2, lengths: dict[str, int] | None = None, seed: int = 0) -> dict[str, Tensor]:
-        """Random feature inputs of the model's shapes (for export, benchmarks and tests)."""
+    def example_inputs(
+        self, batch: int = 2, lengths: dict[str, int] | None = None, seed: int = 0, ragged: bool = False
+    ) -> dict[str, Tensor]:
+        """Random feature inputs of the model's shapes (for export, benchmarks and tests).
+
+        ``ragged`` pads every video but the first to a random shorter length, masks marking it.
+        """
         g = torch.Generator().manual_seed(seed)
         out: dict[str, Tensor] = {}
         for key, dim in self.inputs.items():
             n = (lengths or {}).get(key, 8)
-            out[key] = torch.randn(batch, n, dim, generator=g)
-            out[f"{key}_mask"] = torch.ones(batch, n, dtype=torch.bool)
+            mask = torch.ones(batch, n, dtype=torch.bool)
+            if ragged:
+                valid = torch.randint(max(1, n // 2), n + 1, (batch,), generator=g)
+                valid[0] = n
+                mask = torch.arange(n).unsqueeze(0) < valid.unsqueeze(1)
+            out[key] = torch.randn(batch, n, dim, generator=g) * mask.unsqueeze(-1)
+            out[f"{key}_mask"] = mask
         return out
+
+    def dynamic_dims(self) -> dict[str, dict[int, str]]:
+        """Which input axes may change size: the batch, and each input's number of instances."""
+        dims: dict[str, dict[int, str]] = {}
+        for key in self.inputs:
+            dims[key] = dims[f"{key}_mask"] = {0: "batch", 1: f"{key}_len"}
+        return dims

@@ -1,0 +1,34 @@
+"""A synthetic rhythmic-gymnastics set: stick-figure routines rendered to MP4, judged by a known formula.
+
+``make_synthetic(out_dir)`` writes videos, RG-format annotations and every latent factor (docs/SYNTHETIC.md);
+``sample_routine(index, seed)`` gives one video's latents and score without rendering; ``render_frame`` draws
+one frame.
+"""
+
+from .config import ScoreModel, SyntheticConfig
+from .figure import ANGLES, ELEMENTS, Element
+from .render import background, figure_boxes, render_frame, render_frames
+from .routine import PHASES, Routine, Score, judge, sample_routine
+from .writer import annotation_text, encode_mp4, make_synthetic, split_test, video_name
+
+__all__ = [
+    "ANGLES",
+    "ELEMENTS",
+    "PHASES",
+    "Element",
+    "Routine",
+    "Score",
+    "ScoreModel",
+    "SyntheticConfig",
+    "annotation_text",
+    "background",
+    "encode_mp4",
+    "figure_boxes",
+    "judge",
+    "make_synthetic",
+    "render_frame",
+    "render_frames",
+    "sample_routine",
+    "split_test",
+    "video_name",
+]
