@@ -1,0 +1,170 @@
+"""Feature datasets: per-video instance features in memory, windowed and batched with masks.
+
+Layouts read here (one ``<name>.npy`` of shape ``[n_instances, C]`` per video and input):
+
+* ACTION-NET: ``<root>/dynamic/<name>.npy`` (clips, 1024) and ``<root>/static/<name>.npy`` (crops, 2048);
+* single stream (GDLT's Video-Swin features): one folder of ``<name>.npy``;
+* anything else: ``features: {input: folder}`` maps each model input to a folder under the root.
+
+Every file is read once, checked (2-D, the width the model expects, finite) and kept in memory
+(or memory-mapped) for the whole run; batches are sliced from it, never re-read from disk.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .annotations import Annotation, check_features_present
+
+
+class FeatureError(ValueError):
+    """A feature file with the wrong shape, width or non-finite values."""
+
+
+def load_feature(path: Path, width: int | None, mmap: bool = False) -> np.ndarray:
+    """One ``[n, C]`` float array, checked; the error names the file, its shape and what was expected."""
+    try:
+        arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise FeatureError(f"{path}: not a readable .npy feature file ({e})") from e
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise FeatureError(f"{path}: features of shape {list(arr.shape)}; expected [n_instances > 0, {width or 'C'}]")
+    if width is not None and arr.shape[1] != width:
+        raise FeatureError(
+            f"{path}: features of shape {list(arr.shape)}, but the recipe's model expects width {width} "
+            f"(model.inputs); extract features with the matching backbone or fix model.inputs"
+        )
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).sum())
+        raise FeatureError(f"{path}: {bad} NaN/inf value(s) in features of shape {list(arr.shape)}")
+    return arr if mmap else np.ascontiguousarray(arr, dtype=np.float32)
+
+
+@dataclass
+class Split:
+    """The videos of one split: names, classes, raw and normalised targets, features per input."""
+
+    names: list[str]
+    classes: list[str]
+    raw: Tensor
+    target: Tensor
+    features: dict[str, list[np.ndarray]]
+    lengths: dict[str, Tensor] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lengths = {k: torch.tensor([len(a) for a in v]) for k, v in self.features.items()}
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def subset(self, index: Sequence[int]) -> Split:
+        idx = list(index)
+        return Split(
+            [self.names[i] for i in idx],
+            [self.classes[i] for i in idx],
+            self.raw[idx],
+            self.target[idx],
+            {k: [v[i] for i in idx] for k, v in self.features.items()},
+        )
+
+
+@dataclass
+class Windowing:
+    """How instances are cut into a batch: fixed windows per input (None = whole video), masks or not."""
+
+    window: dict[str, int | None]
+    pad_mask: bool = True
+
+    def cut(
+        self, seqs: list[np.ndarray], key: str, train: bool, generator: torch.Generator | None
+    ) -> tuple[Tensor, Tensor]:
+        """``[B, N, C]`` and its mask ``[B, N]`` from one input's sequences."""
+        lengths = [len(s) for s in seqs]
+        size = self.window.get(key)
+        n = size or max(lengths)
+        out = torch.zeros(len(seqs), n, seqs[0].shape[1])
+        valid = torch.zeros(len(seqs), dtype=torch.long)
+        spare = torch.tensor([max(length - n, 0) for length in lengths])
+        if size and train:  # random start in training (the authors' protocol), centred otherwise
+            starts = (torch.rand(len(seqs), generator=generator) * (spare + 1)).floor().long()
+        else:
+            starts = spare // 2
+        for b, (s, start) in enumerate(zip(seqs, starts.tolist())):
+            piece = torch.from_numpy(np.asarray(s[start : start + n], dtype=np.float32))
+            out[b, : len(piece)] = piece
+            valid[b] = len(piece)
+        if size and not self.pad_mask:  # the authors' model sees zero-padding as instances
+            return out, torch.ones(len(seqs), n, dtype=torch.bool)
+        return out, torch.arange(n).unsqueeze(0) < valid.unsqueeze(1)
+
+
+@dataclass
+class FeatureData:
+    """Train / validation / test splits of features, the windowing, and the score scale."""
+
+    train: Split
+    test: Split
+    val: Split | None
+    windowing: Windowing
+    score_scale: float
+    score_bounds: tuple[float, float]
+    inputs: dict[str, int]
+
+    def batch(
+        self, split: Split, index: Tensor | Sequence[int], train: bool = False, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        """A model-ready batch: ``{input: [B,N,C], input_mask: [B,N], target: [B], index: [B]}``."""
+        idx = torch.as_tensor(index, dtype=torch.long)
+        out: dict[str, Tensor] = {}
+        for key in self.inputs:
+            x, mask = self.windowing.cut([split.features[key][i] for i in idx.tolist()], key, train, generator)
+            out[key], out[f"{key}_mask"] = x, mask
+        out["target"] = split.target[idx]
+        out["index"] = idx
+        return out
+
+
+def read_split(
+    annotations: list[Annotation],
+    folders: Mapping[str, Path],
+    inputs: Mapping[str, int],
+    score_scale: float,
+    mmap: bool = False,
+) -> Split:
+    """Load every input's features for the annotated videos (all missing files reported at once)."""
+    features: dict[str, list[np.ndarray]] = {}
+    for key, width in inputs.items():
+        paths = check_features_present(annotations, folders[key])
+        features[key] = [load_feature(paths[a.name], width, mmap) for a in annotations]
+    raw = torch.tensor([a.score for a in annotations], dtype=torch.float32)
+    return Split([a.name for a in annotations], [a.cls for a in annotations], raw, raw / score_scale, features)
+
+
+def carve_validation(train: Split, fraction: float, seed: int) -> tuple[Split, Split | None]:
+    """Hold out ``fraction`` of the training videos (a seeded permutation) for model selection."""
+    if not fraction:
+        return train, None
+    if not 0 < fraction < 1:
+        raise ValueError(f"data.val_fraction must be in [0, 1), got {fraction}")
+    n_val = max(1, round(len(train) * fraction))
+    perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed)).tolist()
+    return train.subset(sorted(perm[n_val:])), train.subset(sorted(perm[:n_val]))
+
+
+def resolve_root(root: str | os.PathLike, hint: str = "") -> Path:
+    """The data folder, or an error saying how to point to it."""
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"data folder {str(path)!r} does not exist (from data.root in the recipe). Point to it with "
+            f"`data.root=/path/to/data` on the command line{hint}, or train on the built-in synthetic set: "
+            "python tools/train.py actionnet/synthetic"
+        )
+    return path

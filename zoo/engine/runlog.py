@@ -1,0 +1,90 @@
+"""What a run leaves in its folder: the resolved recipe, metrics.csv, TensorBoard events, curves.png,
+results.json. Every file is rewritten whole and atomically, so an interrupted run never leaves a
+half-written one (and a resumed run rewrites them from the checkpoint's history)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from registry import dump_recipe
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    tmp = path.with_name(f".tmp-{path.name}")
+    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+    os.replace(tmp, path)
+
+
+class RunLog:
+    """Files of one run folder; only the main process makes one."""
+
+    def __init__(self, folder: Path, tensorboard: bool = True) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self._tb = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(str(folder / "tensorboard"))
+
+    def recipe(self, recipe: Mapping[str, Any]) -> None:
+        dump_recipe(recipe, self.folder / "recipe.yaml")
+
+    def epoch(self, history: Sequence[Mapping[str, Any]]) -> None:
+        """Rewrite metrics.csv from the whole history; add the last epoch to TensorBoard."""
+        keys: list[str] = []
+        for row in history:
+            keys += [k for k in row if k not in keys]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(history)
+        write_atomic(self.folder / "metrics.csv", buf.getvalue())
+        if self._tb is not None and history:
+            row = history[-1]
+            for k, v in row.items():
+                if k != "epoch" and isinstance(v, int | float):
+                    self._tb.add_scalar(k.replace("_", "/", 1), v, row["epoch"])
+            self._tb.flush()
+
+    def plot(self, history: Sequence[Mapping[str, Any]], title: str) -> Path:
+        """curves.png: training loss, and Spearman on validation and test, per epoch."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        epochs = [r["epoch"] for r in history]
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+        ax1.plot(epochs, [r["train_loss"] for r in history], label="train loss")
+        ax1.set_yscale("log")
+        ax1.set_xlabel("epoch")
+        ax1.legend()
+        for key, label in (("val_spearman", "validation"), ("test_spearman", "test")):
+            pts = [(r["epoch"], r[key]) for r in history if r.get(key) is not None]
+            if pts:
+                ax2.plot(*zip(*pts), label=label)
+        ax2.set_xlabel("epoch")
+        ax2.set_ylabel("Spearman's rho")
+        ax2.legend()
+        fig.suptitle(title)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+        plt.close(fig)
+        path = self.folder / "curves.png"
+        write_atomic(path, buf.getvalue())
+        return path
+
+    def results(self, results: Mapping[str, Any]) -> None:
+        write_atomic(self.folder / "results.json", json.dumps(results, indent=2))
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
