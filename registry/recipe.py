@@ -10,8 +10,8 @@ Merge rules, applied from the bases to the file on top:
 * ``_delete_: [key, ...]`` inside a mapping removes those inherited keys;
 * anything else (scalars, lists) replaces.
 
-Overrides are ``a.b.c=value`` (value parsed as YAML; the key must already exist),
-``+a.b.c=value`` (adds a key) and ``~a.b.c`` (deletes one).
+Overrides are ``a.b.c=value`` (value parsed as YAML; the key must already exist; a mapping value
+replaces the whole mapping), ``+a.b.c=value`` (adds a key) and ``~a.b.c`` (deletes one).
 """
 
 from __future__ import annotations
@@ -206,10 +206,8 @@ def apply_overrides(recipe: dict[str, Any], overrides: Iterable[str]) -> dict[st
             )
         if delete:
             node.pop(last)
-        elif isinstance(value, dict) and isinstance(node.get(last), dict):
-            node[last] = merge(node[last], value)
-        else:
-            node[last] = value
+        else:  # a mapping value replaces the whole mapping: what is written is what runs
+            node[last] = merge({}, value) if isinstance(value, dict) else value
     return out
 
 

@@ -65,6 +65,8 @@ def test_unknown_recipe_suggests(recipes: Path) -> None:
 def test_overrides(recipes: Path) -> None:
     r = load_recipe("fam/base", ["train.epochs=3", "model.head.hidden_dims=[64, 32]", "+train.amp=bf16"])
     assert r["train"]["epochs"] == 3 and r["model"]["head"]["hidden_dims"] == [64, 32] and r["train"]["amp"] == "bf16"
+    r = load_recipe("fam/base", ["model.head={type: linear}"])  # a mapping replaces, it does not merge
+    assert r["model"]["head"] == {"type": "linear"}
     r = load_recipe("fam/base", ["model.head.hidden_dims.0=7", "~model.graph", "+new.deep.key=1"])
     assert r["model"]["head"]["hidden_dims"] == [7] and "graph" not in r["model"] and r["new"]["deep"]["key"] == 1
 

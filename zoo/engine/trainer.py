@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from registry import DATASETS, HOOKS, LOSSES, build_model, load_checkpoint, load_state, save_checkpoint
@@ -108,7 +109,8 @@ class Trainer:
         self.net.train()
         split = self.data.train
         order = torch.randperm(len(split), generator=self.generator)
-        total, seen = 0.0, 0
+        total = torch.zeros((), device=self.device)
+        seen = 0
         for start in range(0, len(split), self.batch_size):
             idx = order[start : start + self.batch_size]
             if self.world.distributed and len(idx) < self.world.size:
@@ -134,11 +136,13 @@ class Trainer:
                 nn.utils.clip_grad_norm_(self.model.parameters(), float(self.grad_clip))
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            total += loss.item() * len(idx)
+            total += loss.detach().float() * len(local["target"])
             seen += len(idx)
+        if self.world.distributed:  # the logged loss is the mean over every rank's samples
+            dist.all_reduce(total)
         if self.scheduler is not None:
             self.scheduler.step()
-        return total / max(seen, 1)
+        return total.item() / max(seen, 1)
 
     def _kept(self) -> str:
         last = self.run_dir / "last.pt"

@@ -1,22 +1,30 @@
-"""A tiny RG-format feature set whose scores are a known function of the features."""
+"""A tiny RG-format feature set whose scores are a known function of the features, and test plugins."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pytest
+import torch
+from torch.nn import functional as F
+
+from registry import HOOKS, LOSSES
 
 HEADER = "Video_Name\tDifficulty_Score\tExecution_Score\tTotal_Score\tPenalty\tVideo_length\n"
 DIMS = {"dynamic": 12, "static": 16}
 
 
-def make_feature_set(root: Path, n_train: int = 48, n_test: int = 16, seed: int = 0) -> Path:
+def make_feature_set(
+    root: Path, n_train: int = 64, n_test: int = 24, seed: int = 0, classes: tuple[str, ...] = ("Ball",)
+) -> Path:
     """Videos of 6-14 clips / 10-24 frames; the score rises with a direction in each stream's features."""
     rng = np.random.default_rng(seed)
     lines = {"train": [HEADER], "test": [HEADER]}
     for i in range(n_train + n_test):
-        name = f"Ball_{i:03d}"
+        name = f"{classes[i % len(classes)]}_{i:03d}"
         quality = rng.uniform(0, 1, size=2)
         for k, (key, dim) in enumerate(DIMS.items()):
             n = int(rng.integers(6, 15)) if key == "dynamic" else int(rng.integers(10, 25))
@@ -52,10 +60,31 @@ def tiny_overrides(root: Path, out: Path, epochs: int = 3) -> list[str]:
         "run.device=cpu",
         "run.tensorboard=false",
         "run.progress=false",
-        "optim.lr=0.05",
+        "optim={type: Adam, lr: 0.003, groups: [{params: 'head.*', lr_mult: 5.0}]}",
     ]
 
 
-@pytest.fixture
-def feature_set(tmp_path: Path) -> Path:
-    return make_feature_set(tmp_path / "data")
+@HOOKS.register("test_kill_at_epoch")
+class KillAtEpoch:
+    """Test plugin: SIGKILL this process after ``epoch`` (its checkpoint is written by then)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __call__(self, trainer: Any, epoch: int) -> None:
+        if epoch == self.epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@LOSSES.register("test_nan_after")
+class NanAfter(torch.nn.Module):
+    """Test plugin: MSE for ``calls`` batches, then NaN."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__()
+        self.calls, self.seen = calls, 0
+
+    def forward(self, outputs: dict[str, Any], target: torch.Tensor) -> torch.Tensor:
+        self.seen += 1
+        loss = F.mse_loss(outputs["score"], target)
+        return loss * float("nan") if self.seen > self.calls else loss

@@ -1,0 +1,120 @@
+"""Training end to end on a tiny feature set: it learns, is deterministic, logs, selects honestly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import registry
+import zoo
+from registry import RecipeError, load_checkpoint
+from tests.engine.helpers import make_feature_set, tiny_overrides
+from tools.test import main as evaluate_tool
+from tools.train import main as train_main
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_feature_set(tmp_path_factory.mktemp("features"))
+
+
+def run_dirs(out: Path) -> list[Path]:
+    return sorted((out / "actionnet" / "base").iterdir())
+
+
+def test_trains_evaluates_and_logs(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = zoo.engine.train("actionnet/base", tiny_overrides(data, tmp_path, epochs=30), progress=False)
+    assert results["headline"] == "validation-selected"
+    assert results["spearman"] > 0.6  # it learns the known signal
+    assert results["best_on_test"]["label"].startswith("best on test (optimistic")
+    assert (
+        results["selected"]["epoch"]
+        == max(
+            (r for r in json.loads(json.dumps(load_checkpoint(Path(results["run_dir"]) / "last.pt")["history"]))),
+            key=lambda r: r["val_spearman"],
+        )["epoch"]
+    )
+    run = Path(results["run_dir"])
+    for name in ("recipe.yaml", "metrics.csv", "curves.png", "results.json", "last.pt", "selected.pt"):
+        assert (run / name).is_file(), name
+    assert not list(run.glob(".tmp-*"))
+    assert registry.load_recipe(run / "recipe.yaml")["train"]["epochs"] == 30
+    assert len((run / "metrics.csv").read_text().splitlines()) == 31
+    table = capsys.readouterr().out
+    assert "validation-selected (headline)" in table and "best on test (optimistic" in table
+    # The checkpoint rebuilds itself and tools/test.py reproduces the logged number.
+    assert evaluate_tool(["--checkpoint", str(run / "selected.pt"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["spearman"] == pytest.approx(results["selected"]["test_spearman"], abs=1e-6)
+
+
+def test_same_seed_same_run(data: Path, tmp_path: Path) -> None:
+    a = zoo.engine.train("actionnet/base", tiny_overrides(data, tmp_path / "a", epochs=3), progress=False)
+    b = zoo.engine.train("actionnet/base", tiny_overrides(data, tmp_path / "b", epochs=3), progress=False)
+    ha = load_checkpoint(Path(a["run_dir"]) / "last.pt")
+    hb = load_checkpoint(Path(b["run_dir"]) / "last.pt")
+    assert [r["train_loss"] for r in ha["history"]] == [r["train_loss"] for r in hb["history"]]
+    for k in ha["model"]:
+        assert torch.equal(ha["model"][k], hb["model"][k])
+
+
+def test_last_epoch_is_headline_without_validation(data: Path, tmp_path: Path) -> None:
+    results = zoo.engine.train(
+        "actionnet/base", [*tiny_overrides(data, tmp_path, epochs=2), "data.val_fraction=0.0"], progress=False
+    )
+    assert results["headline"] == "last epoch" and results["selected"] is None
+
+
+def test_bf16_autocast_trains(data: Path, tmp_path: Path) -> None:
+    results = zoo.engine.train(
+        "actionnet/base", [*tiny_overrides(data, tmp_path, epochs=2), "train.amp=bf16"], progress=False
+    )
+    assert results["last"]["test_mse"] == pytest.approx(results["last"]["test_mse"])  # finite, not NaN
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(data: Path, tmp_path: Path) -> None:
+    ov = [
+        *tiny_overrides(data, tmp_path, epochs=5),
+        "imports=[zoo, tests.engine.helpers]",
+        "loss={_replace_: true, type: test_nan_after, calls: 9}",  # 6 batches per epoch: NaN in epoch 2
+    ]
+    with pytest.raises(zoo.engine.TrainingDiverged, match=r"epoch 2.*last good checkpoint is kept.*epoch 1"):
+        zoo.engine.train("actionnet/base", ov, progress=False)
+    (run,) = run_dirs(tmp_path)
+    assert load_checkpoint(run / "last.pt")["epoch"] == 1
+
+
+def test_per_class_protocol_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_feature_set(tmp_path / "two", classes=("Ball", "Hoop"))
+    ov = [
+        *tiny_overrides(root, tmp_path / "runs", epochs=2),
+        "data.classes=[Ball, Hoop]",
+        "eval.per_class={Ball: {train.epochs: 2}, Hoop: {train.epochs: 1}}",
+    ]
+    results = zoo.engine.train_per_class("actionnet/base", ov, progress=False)
+    assert list(results) == ["Ball", "Hoop"] and results["Hoop"]["epochs"] == 1
+    out = capsys.readouterr().out
+    assert "| headline |" in out and "Fisher-z avg" in out
+    (table,) = (tmp_path / "runs" / "actionnet" / "base").glob("per_class-*/table.md")
+    rho = [results[c]["spearman"] for c in results]
+    assert f"{zoo.engine.metrics.fisher_z_mean(rho):.3f}" in table.read_text()
+
+
+def test_bad_input_is_explained(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert train_main(["actionnet/bsae"]) == 2
+    assert "Did you mean: 'actionnet/base'" in capsys.readouterr().err
+    assert train_main(["actionnet/base", "data.root=/nonexistent/rg"]) == 2
+    err = capsys.readouterr().err
+    assert "/nonexistent/rg" in err and "data.root=" in err and "actionnet/synthetic" in err
+    assert train_main(["actionnet/base", *tiny_overrides(data, tmp_path), "train.epoch=3"]) == 2
+    assert "'epochs'" in capsys.readouterr().err
+    with pytest.raises(RecipeError, match=r"unknown key train.epoch.*'epochs'"):
+        zoo.engine.train("actionnet/base", [*tiny_overrides(data, tmp_path), "+train.epoch=3"])
+    assert train_main(["actionnet/base", *tiny_overrides(data, tmp_path), "+model.head.dropuot=0.1"]) == 2
+    assert "unknown argument(s) ['dropuot']. Did you mean: 'dropout'" in capsys.readouterr().err
+    ov = [*tiny_overrides(data, tmp_path), "model.streams.dynamic.graph_layers.layer.type=gcn_unt"]
+    assert train_main(["actionnet/base", *ov]) == 2
+    assert "no component named 'gcn_unt'. Did you mean: 'gcn_unit'" in capsys.readouterr().err
