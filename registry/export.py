@@ -11,6 +11,7 @@ resolved recipe is written beside the file.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,15 +118,17 @@ def export_model(
             os.replace(tmp, path)
             got = torch.export.load(path).module()(*(check[n] for n in names))
         else:
-            onnx_program = torch.onnx.export(
-                wrapper,
-                args,
-                dynamic_shapes=(dynamic,),
-                input_names=names,
-                output_names=output_names,
-                dynamo=True,
-                verbose=False,
-            )
+            with warnings.catch_warnings():  # the exporter narrates axis renames it handles itself
+                warnings.simplefilter("ignore", UserWarning)
+                onnx_program = torch.onnx.export(
+                    wrapper,
+                    args,
+                    dynamic_shapes=(dynamic,),
+                    input_names=names,
+                    output_names=output_names,
+                    dynamo=True,
+                    verbose=False,
+                )
             tmp = path.with_name(f".tmp-{path.name}")
             onnx_program.save(str(tmp))
             os.replace(tmp, path)
@@ -149,3 +152,23 @@ def _run_onnx(path: Path, inputs: dict[str, Tensor]) -> list[Any]:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     feed = {i.name: inputs[i.name].numpy() for i in session.get_inputs()}
     return session.run(None, feed)
+
+
+def export_recipe(
+    recipe: Mapping[str, Any] | None,
+    out: str | os.PathLike[str],
+    format: str = "pt2",
+    checkpoint: str | os.PathLike[str] | None = None,
+) -> ExportResult:
+    """Export a recipe's model (untrained, or with a checkpoint's weights; the checkpoint's recipe by default)."""
+    from .checkpoint import build_model, load_checkpoint, load_state
+
+    ckpt = load_checkpoint(checkpoint) if checkpoint is not None else None
+    if recipe is None:
+        if ckpt is None or "recipe" not in ckpt:
+            raise ValueError("export needs a recipe, or a checkpoint that carries one")
+        recipe = ckpt["recipe"]
+    model = build_model(recipe)
+    if ckpt is not None:
+        load_state(model, ckpt["model"], source=str(checkpoint))
+    return export_model(model, out, format, recipe=recipe)
