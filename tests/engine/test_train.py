@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,6 +13,8 @@ import registry
 import zoo
 from registry import RecipeError, load_checkpoint
 from tests.engine.helpers import make_feature_set, tiny_overrides
+from tools.export import main as export_tool
+from tools.predict import main as predict_tool
 from tools.test import main as evaluate_tool
 from tools.train import main as train_main
 
@@ -49,6 +52,18 @@ def test_trains_evaluates_and_logs(data: Path, tmp_path: Path, capsys: pytest.Ca
     assert evaluate_tool(["--checkpoint", str(run / "selected.pt"), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["spearman"] == pytest.approx(results["selected"]["test_spearman"], abs=1e-6)
+    # tools/predict.py scores the same videos the same way and draws the attention timelines.
+    names = list(printed["predictions"])[:2]
+    argv = ["--checkpoint", str(run / "selected.pt"), "--feature-root", str(data), *names, "--json"]
+    assert predict_tool([*argv, "--plot-dir", str(tmp_path / "plots")]) == 0
+    predicted = json.loads(capsys.readouterr().out)
+    for p in predicted:
+        assert p["score"] == pytest.approx(printed["predictions"][p["name"]], abs=1e-4)
+        assert len(p["weights"]["dynamic"]) == len(np.load(data / "dynamic" / f"{p['name']}.npy"))
+        assert (tmp_path / "plots" / f"{p['name']}_attention.png").stat().st_size > 1000
+    # tools/export.py exports the trained checkpoint; the program scores like the eager model.
+    assert export_tool(["--checkpoint", str(run / "selected.pt"), "--out", str(tmp_path / "m.pt2")]) == 0
+    assert (tmp_path / "m.pt2").is_file() and (tmp_path / "m.pt2.recipe.yaml").is_file()
 
 
 def test_same_seed_same_run(data: Path, tmp_path: Path) -> None:
