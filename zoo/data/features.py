@@ -75,6 +75,11 @@ class Split:
         )
 
 
+def _tensor(a: np.ndarray) -> Tensor:
+    """A float32 tensor view of an in-memory array (a copy for memory-mapped, read-only ones)."""
+    return torch.from_numpy(a) if a.flags.writeable and a.dtype == np.float32 else torch.tensor(a, dtype=torch.float32)
+
+
 @dataclass
 class Windowing:
     """How instances are cut into a batch: fixed windows per input (None = whole video), masks or not."""
@@ -89,17 +94,19 @@ class Windowing:
         lengths = [len(s) for s in seqs]
         size = self.window.get(key)
         n = size or max(lengths)
-        out = torch.zeros(len(seqs), n, seqs[0].shape[1])
-        valid = torch.zeros(len(seqs), dtype=torch.long)
         spare = torch.tensor([max(length - n, 0) for length in lengths])
         if size and train:  # random start in training (the authors' protocol), centred otherwise
             starts = (torch.rand(len(seqs), generator=generator) * (spare + 1)).floor().long()
         else:
             starts = spare // 2
-        for b, (s, start) in enumerate(zip(seqs, starts.tolist())):
-            piece = torch.from_numpy(np.asarray(s[start : start + n], dtype=np.float32))
-            out[b, : len(piece)] = piece
-            valid[b] = len(piece)
+        pieces = [_tensor(s[start : start + n]) for s, start in zip(seqs, starts.tolist())]
+        valid = torch.tensor([len(p) for p in pieces])
+        if bool((valid == n).all()):
+            out = torch.stack(pieces)  # the common case: one copy, no padding
+        else:
+            out = torch.zeros(len(seqs), n, seqs[0].shape[1])
+            for b, piece in enumerate(pieces):
+                out[b, : len(piece)] = piece
         if size and not self.pad_mask:  # the authors' model sees zero-padding as instances
             return out, torch.ones(len(seqs), n, dtype=torch.bool)
         return out, torch.arange(n).unsqueeze(0) < valid.unsqueeze(1)

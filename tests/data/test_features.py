@@ -1,0 +1,101 @@
+"""Feature datasets: layouts, checks that name the file, windows and masks, validation split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from registry import DATASETS
+from zoo.data.annotations import AnnotationError
+from zoo.data.features import FeatureError
+
+HEADER = "Video_Name\tDifficulty_Score\tExecution_Score\tTotal_Score\tPenalty\tVideo_length\n"
+
+
+def make(
+    root: Path, lengths: dict[str, list[int]], dims: dict[str, int], folders: dict[str, str] | None = None
+) -> Path:
+    n = len(next(iter(lengths.values())))
+    rows = [HEADER] + [
+        f"Ball_{i:03d}\t5.00\t4.00\t{9 + i:.2f}\t0.00\t90\n".replace("\t4.00\t", f"\t{4 + i:.2f}\t") for i in range(n)
+    ]
+    (root / "train.txt").write_text("".join(rows))
+    (root / "test.txt").write_text("".join(rows[:1] + rows[1:3]))
+    for key, lens in lengths.items():
+        folder = root / (folders or {}).get(key, key)
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, length in enumerate(lens):
+            # Instance j of video i holds the value j + 1 everywhere: windows are easy to read back.
+            x = np.repeat(np.arange(1, length + 1, dtype=np.float32)[:, None], dims[key], 1)
+            np.save(folder / f"Ball_{i:03d}.npy", x)
+    return root
+
+
+def build(root: Path, inputs: dict[str, int], **kw: object):
+    return DATASETS.build({"type": "features", "root": str(root), **kw}, inputs=inputs)
+
+
+def test_fixed_windows_random_in_training_centred_at_test(tmp_path: Path) -> None:
+    root = make(tmp_path, {"dynamic": [10, 4, 6]}, {"dynamic": 3})
+    data = build(root, {"dynamic": 3}, window={"dynamic": 6}, score_scale=25.0)
+    assert data.train.raw.tolist() == [9.0, 10.0, 11.0] and data.train.target[0] == pytest.approx(9 / 25)
+    batch = data.batch(data.train, [0, 1, 2], train=False)
+    assert batch["dynamic"].shape == (3, 6, 3)
+    assert batch["dynamic"][0, :, 0].tolist() == [3, 4, 5, 6, 7, 8]  # centred: start (10 - 6) // 2
+    assert batch["dynamic"][1, :, 0].tolist() == [1, 2, 3, 4, 0, 0]  # short: zero-padded
+    assert batch["dynamic_mask"][1].tolist() == [True] * 4 + [False] * 2
+    g = torch.Generator().manual_seed(0)
+    starts = {int(data.batch(data.train, [0], train=True, generator=g)["dynamic"][0, 0, 0]) for _ in range(60)}
+    assert starts == {1, 2, 3, 4, 5}  # every start 0..4 (value = start + 1) is drawn
+
+
+def test_authors_padding_without_mask(tmp_path: Path) -> None:
+    root = make(tmp_path, {"dynamic": [10, 4, 6]}, {"dynamic": 3})
+    data = build(root, {"dynamic": 3}, window={"dynamic": 6}, pad_mask=False)
+    assert data.batch(data.train, [1])["dynamic_mask"].all()
+
+
+def test_whole_videos_with_masks(tmp_path: Path) -> None:
+    root = make(tmp_path, {"dynamic": [10, 4, 6], "static": [3, 7, 5]}, {"dynamic": 3, "static": 2})
+    data = build(root, {"dynamic": 3, "static": 2})
+    batch = data.batch(data.train, [1, 2])
+    assert batch["dynamic"].shape == (2, 6, 3) and batch["static"].shape == (2, 7, 2)
+    assert batch["dynamic_mask"].sum(1).tolist() == [4, 6] and batch["static_mask"].sum(1).tolist() == [7, 5]
+
+
+def test_single_folder_layout_and_mmap(tmp_path: Path) -> None:
+    root = make(tmp_path, {"clips": [5, 6, 7]}, {"clips": 4}, folders={"clips": "."})
+    a = build(root, {"clips": 4}, features={"clips": "."})
+    b = build(root, {"clips": 4}, features={"clips": "."}, mmap=True)
+    assert torch.equal(a.batch(a.test, [0, 1])["clips"], b.batch(b.test, [0, 1])["clips"])
+
+
+def test_bad_files_are_named(tmp_path: Path) -> None:
+    root = make(tmp_path, {"dynamic": [5, 6, 7]}, {"dynamic": 3})
+    with pytest.raises(FeatureError, match=r"Ball_000.npy: features of shape \[5, 3\].*expects width 8"):
+        build(root, {"dynamic": 8})
+    x = np.ones((5, 3), np.float32)
+    x[2, 1] = np.nan
+    np.save(root / "dynamic" / "Ball_001.npy", x)
+    with pytest.raises(FeatureError, match=r"Ball_001.npy: 1 NaN/inf value"):
+        build(root, {"dynamic": 3})
+    (root / "dynamic" / "Ball_001.npy").unlink()
+    (root / "dynamic" / "Ball_002.npy").unlink()
+    with pytest.raises(FileNotFoundError, match=r"2 of 3 feature files missing.*Ball_001, Ball_002"):
+        build(root, {"dynamic": 3})
+    with pytest.raises(FileNotFoundError, match=r"data.root="):
+        build(tmp_path / "nowhere", {"dynamic": 3})
+    with pytest.raises(AnnotationError, match="unknown class"):
+        build(root, {"dynamic": 3}, classes=["Hoop"])
+
+
+def test_validation_split_is_seeded_and_disjoint(tmp_path: Path) -> None:
+    root = make(tmp_path, {"dynamic": [3] * 20}, {"dynamic": 3})
+    a = build(root, {"dynamic": 3}, val_fraction=0.25, split_seed=1)
+    b = build(root, {"dynamic": 3}, val_fraction=0.25, split_seed=1)
+    assert len(a.val) == 5 and len(a.train) == 15 and a.val.names == b.val.names
+    assert not set(a.val.names) & set(a.train.names)
+    assert build(root, {"dynamic": 3}, val_fraction=0.25, split_seed=2).val.names != a.val.names
