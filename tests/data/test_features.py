@@ -19,11 +19,9 @@ def make(
     root: Path, lengths: dict[str, list[int]], dims: dict[str, int], folders: dict[str, str] | None = None
 ) -> Path:
     n = len(next(iter(lengths.values())))
-    rows = [HEADER] + [
-        f"Ball_{i:03d}\t5.00\t4.00\t{9 + i:.2f}\t0.00\t90\n".replace("\t4.00\t", f"\t{4 + i:.2f}\t") for i in range(n)
-    ]
+    rows = [HEADER] + [f"Ball_{i:03d}\t5.00\t{4 + i:.2f}\t{9 + i:.2f}\t0.00\t90\n" for i in range(n)]
     (root / "train.txt").write_text("".join(rows))
-    (root / "test.txt").write_text("".join(rows[:1] + rows[1:3]))
+    (root / "test.txt").write_text("".join(rows[:3]))
     for key, lens in lengths.items():
         folder = root / (folders or {}).get(key, key)
         folder.mkdir(parents=True, exist_ok=True)
