@@ -1,0 +1,302 @@
+"""Feature extraction on tiny MP4s with tiny random-init backbones (x3d_xs and resnet18 at 32x32)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from registry import ConfigError
+from tools.extract_features import main as extract_main
+from zoo.backbones import PtvBackbone
+from zoo.data.extract import (
+    ExtractError,
+    Extractor,
+    extract_features,
+    extract_video,
+    read_manifest,
+    resolve_config,
+    shard,
+)
+from zoo.data.extract import pipeline as pipeline_module
+from zoo.data.extract.run import save_npy
+from zoo.data.features import load_feature
+
+FPS = 10  # the tiny videos' frame rate
+SECONDS = {"a": 2.0, "b": 3.0, "c": 4.0}
+CFG: dict[str, Any] = {
+    "seed": 0,
+    "batch_size": 2,
+    "inputs": {
+        "dynamic": {
+            "sampler": {"type": "clips", "length": 4, "fps": 5.0},
+            "backbone": {"type": "ptv:x3d_xs"},
+            "size": [32, 32],
+        },
+        "static": {
+            "sampler": {"type": "frames", "fps": 1.0, "context": 1, "context_fps": 5.0},
+            "cropper": {"type": "motion"},
+            "backbone": {"type": "timm:resnet18"},
+            "size": [32, 32],
+        },
+    },
+}
+WIDTHS = {"dynamic": 2048, "static": 512}
+
+
+def expected_instances(seconds: float) -> dict[str, int]:
+    return {"dynamic": int(seconds * 5) // 4, "static": int(np.ceil(seconds))}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    """One torch thread: on a shared 2-core machine an OpenMP team of two spins on a busy core (slow, erratic)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def videos(make_video: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of three tiny 64x64 MP4s: a (2 s), b (3 s), c (4 s)."""
+    folder = tmp_path_factory.mktemp("extract_videos")
+    for name, seconds in SECONDS.items():
+        shutil.copy(make_video(f"extract_{name}.mp4", seconds=seconds, fps=FPS), folder / f"{name}.mp4")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def full_run(videos: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    out = tmp_path_factory.mktemp("features")
+    return out, extract_features(CFG, videos, out, progress=False)
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor(CFG)
+
+
+def load_all(out: Path) -> dict[tuple[str, str], np.ndarray]:
+    return {(p.parent.name, p.stem): np.load(p) for p in sorted(out.glob("*/*.npy"))}
+
+
+def test_files_shapes_and_manifest(full_run: tuple[Path, Any]) -> None:
+    out, report = full_run
+    assert report.ok and report.done == ["a", "b", "c"] and not report.skipped
+    for name, seconds in SECONDS.items():
+        for key, n in expected_instances(seconds).items():
+            arr = load_feature(out / key / f"{name}.npy", WIDTHS[key])
+            assert arr.shape == (n, WIDTHS[key]) and arr.dtype == np.float32
+    manifest = read_manifest(out)
+    assert manifest["extract"] == json.loads(json.dumps(resolve_config(CFG)))
+    assert {k: v["feature_dim"] for k, v in manifest["inputs"].items()} == WIDTHS
+    assert manifest["inputs"]["static"]["input_spec"]["size"] == [32, 32]
+    assert {"torch", "timm", "pytorchvideo"} <= {k for k, v in manifest["versions"].items() if v}
+    for name, seconds in SECONDS.items():
+        record = manifest["videos"][name]
+        assert record["status"] == "done" and record["instances"] == expected_instances(seconds)
+        assert record["crops"]["static"]["frames"] == expected_instances(seconds)["static"]
+    assert manifest["failed"] == {}
+    assert sum(report.instances.values()) == sum(sum(expected_instances(s).values()) for s in SECONDS.values())
+    assert "motion cropper" in report.croppers["static"] and "static:" in report.summary()
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_same_seed_same_features(full_run: tuple[Path, Any], videos: Path, tmp_path: Path) -> None:
+    extract_features(CFG, [videos / "a.mp4"], tmp_path / "again", progress=False)
+    first = np.load(full_run[0] / "dynamic" / "a.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "again" / "dynamic" / "a.npy"), first)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "again" / "static" / "a.npy"), np.load(full_run[0] / "static" / "a.npy")
+    )
+    other = Extractor({**CFG, "seed": 1}).video(videos / "a.mp4")
+    assert not np.allclose(other["dynamic"], first)  # the seed does decide the random weights
+
+
+def test_extract_video_matches_files(full_run: tuple[Path, Any], videos: Path, extractor: Extractor) -> None:
+    for name in SECONDS:
+        arrays = extract_video(extractor, videos / f"{name}.mp4")
+        assert set(arrays) == {"dynamic", "static"}
+        for key, arr in arrays.items():
+            np.testing.assert_allclose(arr, np.load(full_run[0] / key / f"{name}.npy"), rtol=0, atol=1e-6)
+
+
+def test_extract_video_names_a_broken_video(extractor: Extractor, tmp_path: Path) -> None:
+    bad = tmp_path / "Broken_007.mp4"
+    bad.write_bytes(b"\x00not a video" * 64)
+    with pytest.raises(ExtractError, match="Broken_007"):
+        extract_video(extractor, bad)
+
+
+def test_failures_are_reported_and_the_tool_exits_nonzero(
+    videos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], make_video: Callable[..., Path]
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(videos / "a.mp4", folder / "good.mp4")
+    (folder / "corrupt.mp4").write_bytes(np.random.default_rng(0).integers(0, 255, 4000, np.uint8).tobytes())
+    (folder / "empty.mp4").write_bytes(b"")
+    whole = make_video("extract_faststart.mp4", seconds=3.0, fps=FPS, faststart=True).read_bytes()
+    (folder / "truncated.mp4").write_bytes(whole[: len(whole) // 3])
+    shutil.copy(make_video("extract_short.mp4", seconds=0.4, fps=FPS), folder / "short.mp4")
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump({"extract": CFG}))
+    out = tmp_path / "out"
+    code = extract_main([str(recipe), "--videos", str(folder), "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert code == 1
+    for name in ("corrupt", "empty", "truncated", "short"):
+        assert f"  {name}: " in printed
+    assert "no instances" in printed  # the short video's reason
+    assert (out / "dynamic" / "good.npy").exists() and (out / "static" / "good.npy").exists()
+    assert sorted(p.stem for p in out.glob("*/*.npy")) == ["good", "good"]
+    assert set(read_manifest(out)["failed"]) == {"corrupt", "empty", "truncated", "short"}
+
+
+def test_tool_without_extract_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recipe = tmp_path / "no_extract.yaml"
+    recipe.write_text(yaml.safe_dump({"model": {"type": "scorer"}}))
+    code = extract_main([str(recipe), "--videos", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no extract: section" in err and "sampler" in err and "backbone" in err
+
+
+def test_resume_after_an_interruption(
+    videos: Path, full_run: tuple[Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    forward = PtvBackbone.forward
+    calls = []
+
+    def crash_on_second_video(self: PtvBackbone, x: Any) -> Any:
+        calls.append(len(x))
+        if len(calls) == 2:  # video a is one batch of two clips; the next batch is video b's
+            raise RuntimeError("simulated crash")
+        return forward(self, x)
+
+    monkeypatch.setattr(PtvBackbone, "forward", crash_on_second_video)
+    with pytest.raises(ExtractError, match=r"b\.mp4.*ptv:x3d_xs.*simulated crash"):
+        extract_features(CFG, videos, out, progress=False)
+    monkeypatch.undo()
+    assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.npy")) == ["dynamic/a.npy", "static/a.npy"]
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temp files left
+    (out / "dynamic" / ".b.npy.12345.tmp").write_bytes(b"half")  # as a killed run would leave
+    shutil.copy(out / "dynamic" / "a.npy", out / "dynamic" / "b.npy")  # one input of two: not finished
+    report = extract_features(CFG, videos, out, progress=False)
+    assert report.skipped == ["a"] and report.done == ["b", "c"] and report.ok
+    assert not list(out.rglob("*.tmp"))
+    full = load_all(full_run[0])
+    resumed = load_all(out)
+    assert resumed.keys() == full.keys()
+    for key in full:
+        np.testing.assert_allclose(resumed[key], full[key], rtol=0, atol=1e-6)
+
+
+def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "v.npy"
+
+    def interrupted(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("zoo.data.extract.run.os.replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_npy(target, np.ones((3, 4)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_other_extract_section_is_refused(full_run: tuple[Path, Any], videos: Path, tmp_path: Path) -> None:
+    out = full_run[0]
+    other = json.loads(json.dumps(CFG))
+    other["seed"] = 3
+    other["inputs"]["static"]["backbone"]["type"] = "timm:resnet34"
+    with pytest.raises(ConfigError) as info:
+        extract_features(other, videos, out, progress=False)
+    assert "extract.seed" in str(info.value) and "extract.inputs.static.backbone.type" in str(info.value)
+    assert "--overwrite" in str(info.value)
+    # The batch size changes only the speed: the same folder takes it (every video is finished).
+    report = extract_features({**CFG, "batch_size": 5}, videos, out, progress=False)
+    assert report.skipped == ["a", "b", "c"] and not report.done
+    # --overwrite replaces the manifest and extracts again.
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    other["inputs"]["static"]["backbone"]["type"] = "timm:resnet18"
+    report = extract_features(other, [videos / "a.mp4"], copy, progress=False, overwrite=True)
+    assert report.done == ["a"]
+    assert read_manifest(copy)["extract"]["seed"] == 3
+
+
+def test_sharding_splits_the_full_run(full_run: tuple[Path, Any], videos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sharded"
+    reports = [extract_features(CFG, videos, out, rank=r, world=2, progress=False) for r in (0, 1)]
+    assert reports[0].done == ["a", "c"] and reports[1].done == ["b"]
+    full, sharded = load_all(full_run[0]), load_all(out)
+    assert sharded.keys() == full.keys()
+    for key in full:
+        np.testing.assert_allclose(sharded[key], full[key], rtol=0, atol=1e-6)
+    assert set(read_manifest(out)["videos"]) == set(SECONDS)
+    assert (out / "extract.rank0.json").exists() and (out / "extract.rank1.json").exists()
+    with pytest.raises(ValueError, match="rank"):
+        shard([], 2, 2)
+
+
+def test_tool_takes_rank_and_world_from_the_environment(
+    videos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump({"extract": CFG}))
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    out = tmp_path / "out"
+    assert extract_main([str(recipe), "--videos", str(videos), "--out", str(out), "--no-progress"]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.npy")) == ["dynamic/b.npy", "static/b.npy"]
+    assert not (out / "extract.json").exists()  # only rank 0 writes the manifest
+    assert (out / "extract.rank1.json").exists()
+
+
+def test_memory_is_bounded(make_video: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each input's decoding thread stays at most a few instances ahead of the backbone, however long the video."""
+    video = make_video("extract_long.mp4", seconds=8.0, fps=FPS)  # 10 clips, 8 key frames
+    extractor = Extractor({**CFG, "batch_size": 1}, prefetch=1)
+    prepared = dict.fromkeys(extractor.inputs, 0)
+    forwarded = dict.fromkeys(extractor.inputs, 0)
+    ahead = dict.fromkeys(extractor.inputs, 0)
+    prepare = pipeline_module.InputPipeline.prepare
+    forward = pipeline_module.Extractor._forward
+
+    def counting_prepare(self: Any, frames: np.ndarray) -> Any:
+        prepared[self.name] += 1
+        return prepare(self, frames)
+
+    def slow_forward(self: Extractor, name: str, batch: Any, path: Path | None) -> np.ndarray:
+        forwarded[name] += len(batch)
+        ahead[name] = max(ahead[name], prepared[name] - forwarded[name])
+        time.sleep(0.03)  # a backbone slower than decoding: an unbounded producer would run far ahead
+        return forward(self, name, batch, path)
+
+    monkeypatch.setattr(pipeline_module.InputPipeline, "prepare", counting_prepare)
+    monkeypatch.setattr(pipeline_module.Extractor, "_forward", slow_forward)
+    extractor.video(video)
+    assert forwarded == expected_instances(8.0)
+    # One in the queue, one waiting to be put, one being made; unbounded, static would be 8 ahead.
+    assert max(ahead.values()) <= 3, ahead
+
+
+def test_config_errors() -> None:
+    with pytest.raises(ConfigError, match="Did you mean: 'batch_size'"):
+        resolve_config({**CFG, "batchsize": 4})
+    with pytest.raises(ConfigError, match="needs backbone"):
+        resolve_config({"inputs": {"x": {"sampler": {"type": "clips"}}}})
+    with pytest.raises(ConfigError, match="cropper.*video backbone"):
+        Extractor({"inputs": {"x": {**CFG["inputs"]["dynamic"], "cropper": {"type": "center"}}}})
+    with pytest.raises(ConfigError, match=r"extract\.inputs\.x\.sampler"):
+        Extractor({"inputs": {"x": {**CFG["inputs"]["dynamic"], "sampler": {"type": "clips", "lenght": 4}}}})

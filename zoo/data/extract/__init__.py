@@ -1,0 +1,26 @@
+"""Feature extraction: raw videos -> per-instance backbone features, the layout ``features.py`` reads.
+
+``extract_features(recipe["extract"], videos, out)`` writes ``<out>/<input>/<video>.npy`` (float32
+``[n_instances, feature_dim]``) and the manifest ``<out>/extract.json``; ``extract_video`` gives one
+video's features in memory. The recipe's ``extract:`` section is described in ``config.py``.
+"""
+
+from .config import config_differences, resolve_config
+from .manifest import read_manifest
+from .pipeline import ExtractError, Extractor, InputPipeline, VideoResult, extract_video
+from .run import ExtractReport, extract_features, list_videos, shard
+
+__all__ = [
+    "ExtractError",
+    "ExtractReport",
+    "Extractor",
+    "InputPipeline",
+    "VideoResult",
+    "config_differences",
+    "extract_features",
+    "extract_video",
+    "list_videos",
+    "read_manifest",
+    "resolve_config",
+    "shard",
+]

@@ -1,0 +1,105 @@
+"""The recipe's ``extract:`` section: checked, defaults filled, and compared with an earlier run's.
+
+.. code-block:: yaml
+
+    extract:
+      seed: 0              # torch seed before building each backbone (random-init backbones repeat)
+      batch_size: 16       # instances per backbone call
+      inputs:              # one entry per model input; its features go to <out>/<input>/<video>.npy
+        dynamic: {sampler: {type: clips, length: 16, fps: 5.0}, backbone: {type: "ptv:i3d_r50"}}
+        static:
+          sampler: {type: frames, fps: 1.0, context: 1, context_fps: 10.0}
+          cropper: {type: motion}            # image backbones only; none = the whole key frame
+          backbone: {type: "timm:resnet50"}
+          size: [112, 112]                   # optional: the backbone's crop size, overridden
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from registry import ConfigError
+from registry.errors import did_you_mean
+
+TOP_KEYS = {"seed": 0, "batch_size": 16, "inputs": None}
+INPUT_KEYS = {"sampler": None, "backbone": None, "cropper": None, "size": None}
+REQUIRED_INPUT_KEYS = ("sampler", "backbone")
+# Keys that change only the speed, not the features: a resumed run may change them.
+SPEED_KEYS = ("batch_size",)
+
+EXAMPLE = """extract:
+  seed: 0
+  batch_size: 16
+  inputs:
+    dynamic:
+      sampler: {type: clips, length: 16, fps: 5.0}
+      backbone: {type: "ptv:i3d_r50"}
+    static:
+      sampler: {type: frames, fps: 1.0, context: 1, context_fps: 10.0}
+      cropper: {type: motion}
+      backbone: {type: "timm:resnet50"}"""
+
+
+def resolve_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``extract`` section checked and completed (defaults filled, plain dicts and lists)."""
+    if not isinstance(cfg, Mapping):
+        raise ConfigError(f"the extract section must be a mapping like\n{EXAMPLE}\ngot {cfg!r}")
+    _check_keys(cfg, TOP_KEYS, "extract")
+    out = {k: copy.deepcopy(cfg.get(k, default)) for k, default in TOP_KEYS.items()}
+    if not isinstance(out["seed"], int) or isinstance(out["seed"], bool):
+        raise ConfigError(f"extract.seed must be an integer, got {out['seed']!r}")
+    if not isinstance(out["batch_size"], int) or out["batch_size"] < 1:
+        raise ConfigError(f"extract.batch_size must be a positive integer, got {out['batch_size']!r}")
+    inputs = out["inputs"]
+    if not isinstance(inputs, Mapping) or not inputs:
+        raise ConfigError(f"extract.inputs must map each model input to its sampler and backbone, e.g.\n{EXAMPLE}")
+    out["inputs"] = {name: _resolve_input(name, entry) for name, entry in inputs.items()}
+    return out
+
+
+def _resolve_input(name: Any, entry: Any) -> dict[str, Any]:
+    where = f"extract.inputs.{name}"
+    if not isinstance(name, str) or not name or name.startswith(".") or "/" in name or "\\" in name:
+        raise ConfigError(f"{where}: an input name becomes a folder name; got {name!r}")
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{where} must be a mapping with sampler and backbone, got {entry!r}")
+    _check_keys(entry, INPUT_KEYS, where)
+    missing = [k for k in REQUIRED_INPUT_KEYS if entry.get(k) is None]
+    if missing:
+        raise ConfigError(f"{where} needs {' and '.join(missing)} (each a mapping with a 'type'), e.g.\n{EXAMPLE}")
+    out = {k: copy.deepcopy(entry.get(k, default)) for k, default in INPUT_KEYS.items()}
+    for key in ("sampler", "backbone", "cropper"):
+        if out[key] is not None and not (isinstance(out[key], Mapping) and "type" in out[key]):
+            raise ConfigError(f"{where}.{key} must be a mapping with a 'type' key, got {out[key]!r}")
+        if out[key] is not None:
+            out[key] = dict(out[key])
+    size = out["size"]
+    if size is not None:
+        pair = [size, size] if isinstance(size, int) else size
+        if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(s, int) and s > 0 for s in pair)):
+            raise ConfigError(f"{where}.size must be null, an int or [height, width] of positive ints, got {size!r}")
+        out["size"] = [int(s) for s in pair]
+    return out
+
+
+def _check_keys(cfg: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:
+    unknown = [k for k in cfg if k not in known]
+    if unknown:
+        hints = "".join(did_you_mean(str(k), known) for k in unknown)
+        raise ConfigError(f"{where}: unknown key(s) {unknown}.{hints} It accepts: {', '.join(known)}.")
+
+
+def config_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "extract") -> list[str]:
+    """Dotted keys whose values differ between two resolved sections (speed-only keys ignored)."""
+    diffs: list[str] = []
+    for key in sorted(set(old) | set(new), key=str):
+        if prefix == "extract" and key in SPEED_KEYS:
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            diffs += config_differences(a, b, f"{prefix}.{key}")
+        elif a != b:
+            diffs.append(f"{prefix}.{key}: {a!r} before, {b!r} now")
+    return diffs

@@ -1,0 +1,191 @@
+"""``extract_features``: a folder of videos -> ``<out>/<input>/<video>.npy`` for every input, resumable.
+
+A video is finished when every input's file exists; files are written atomically (temp file in
+the same folder + ``os.replace``), so an interrupted run leaves no half-written ``.npy`` under a
+final name and a rerun skips the finished videos. ``rank``/``world`` take every world-th video
+(sorted by name) so ``torchrun --nproc_per_node=N`` ranks split a data set without talking.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from .config import resolve_config
+from .manifest import RankLog, check_manifest, remove_stale_rank_logs, write_manifest
+from .pipeline import Extractor, VideoResult
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+
+
+@dataclass
+class ExtractReport:
+    """What a run did: videos done, skipped (finished before), failed (name -> reason), and counts."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    frames: int = 0  # source frames decoded, summed over every input's pass
+    instances: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    croppers: dict[str, str] = field(default_factory=dict)  # input -> the cropper's fallback summary
+    inputs: dict[str, str] = field(default_factory=dict)  # input -> "2048-d ptv:x3d_xs"
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        """A few lines: totals, one line per input, then every failure with its reason."""
+        rate = self.frames / self.seconds if self.seconds else 0.0
+        lines = [
+            f"extracted {len(self.done)} video(s), skipped {len(self.skipped)} finished, {len(self.failed)} failed; "
+            f"{self.seconds:.1f} s, {self.frames} frames decoded ({rate:.0f} frames/s)"
+        ]
+        for name in self.inputs:
+            line = f"  {name}: {self.instances.get(name, 0)} instances, {self.inputs[name]}"
+            lines.append(line + (f"; {self.croppers[name]}" if name in self.croppers else ""))
+        if self.failed:
+            lines.append(f"failed ({len(self.failed)}):")
+            lines += [f"  {name}: {reason}" for name, reason in self.failed.items()]
+        return "\n".join(lines)
+
+
+def list_videos(videos: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]) -> list[Path]:
+    """Video files sorted by name (the file stem); a folder gives its files with a video suffix."""
+    if isinstance(videos, str | os.PathLike) and Path(videos).is_file():
+        videos = [videos]
+    if isinstance(videos, str | os.PathLike):
+        folder = Path(videos)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"video folder {folder} does not exist")
+        paths = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+        if not paths:
+            raise FileNotFoundError(f"no videos in {folder} (looked for files ending in {', '.join(VIDEO_SUFFIXES)})")
+    else:
+        paths = [Path(p) for p in videos]
+    by_name: dict[str, list[Path]] = {}
+    for p in paths:
+        by_name.setdefault(p.stem, []).append(p)
+    clashes = {n: ps for n, ps in by_name.items() if len(ps) > 1}
+    if clashes:
+        listed = "; ".join(f"{n}: {', '.join(map(str, ps))}" for n, ps in sorted(clashes.items()))
+        raise ValueError(f"feature files are named by the video's stem, and these videos share one: {listed}")
+    return sorted(paths, key=lambda p: p.stem)
+
+
+def shard(paths: Sequence[Path], rank: int, world: int) -> list[Path]:
+    """Every ``world``-th video from ``rank`` on (of the name-sorted list)."""
+    if world < 1 or not 0 <= rank < world:
+        raise ValueError(f"rank must be in [0, world) and world >= 1, got rank={rank}, world={world}")
+    return list(paths[rank::world])
+
+
+def feature_path(out: Path, input_name: str, video_name: str) -> Path:
+    return out / input_name / f"{video_name}.npy"
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """``np.save`` to a temp file beside ``path``, then ``os.replace``: never a half-written ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _remove_temps(out: Path, inputs: Sequence[str], name: str) -> None:
+    """Temp files a killed run left for this video (only its rank handles it)."""
+    for input_name in inputs:
+        for tmp in (out / input_name).glob(f".{name}.npy.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def extract_features(
+    extract_cfg: Mapping[str, Any],
+    videos: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    device: str = "cpu",
+    rank: int = 0,
+    world: int = 1,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> ExtractReport:
+    """Extract every input's features of ``videos`` (a folder, a file or a list) into ``out``; see the module doc.
+
+    A video that cannot be decoded or gives no instances is listed in ``report.failed`` and the run
+    goes on; finished videos are skipped unless ``overwrite`` (which also replaces a manifest made
+    with another ``extract`` section, instead of refusing).
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    config = resolve_config(extract_cfg)
+    mine = shard(list_videos(videos), rank, world)
+    check_manifest(out, config, overwrite)  # before building backbones: a refusal comes at once
+    extractor = Extractor(config, device)
+    names = list(extractor.inputs)
+    for name in names:
+        (out / name).mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        if overwrite:
+            remove_stale_rank_logs(out, world)
+        if overwrite or not (out / "extract.json").exists():
+            write_manifest(out, config, extractor.describe(), world)
+    log = RankLog(out, rank, world, fresh=overwrite)
+
+    report = ExtractReport(
+        instances=dict.fromkeys(names, 0),
+        inputs={n: f"{i.backbone.feature_dim}-d {i.backbone.name}" for n, i in extractor.inputs.items()},
+    )
+    todo = []
+    for path in mine:
+        if not overwrite and all(feature_path(out, n, path.stem).exists() for n in names):
+            report.skipped.append(path.stem)
+        else:
+            todo.append(path)
+    bar = tqdm(
+        total=len(todo),
+        desc="extract" if world == 1 else f"extract rank {rank}/{world}",
+        unit="video",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    with bar:
+        for result in extractor.stream(todo):
+            _record(result, out, names, report, log)
+            bar.update(1)
+            bar.set_postfix_str(f"{report.frames / max(bar.format_dict['elapsed'], 1e-9):.0f} frames/s", refresh=False)
+    for name, inp in extractor.inputs.items():
+        if inp.cropper is not None:
+            report.croppers[name] = inp.cropper.summary()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _record(result: VideoResult, out: Path, names: Sequence[str], report: ExtractReport, log: RankLog) -> None:
+    """Write one video's files (or note its failure) in the report and the rank's log."""
+    if result.error is not None:
+        report.failed[result.name] = result.error
+        log.failed(result.name, result.error)
+        for name in names:  # files from an earlier run (--overwrite) must not pass for this one's
+            feature_path(out, name, result.name).unlink(missing_ok=True)
+        return
+    _remove_temps(out, names, result.name)
+    for name in names:
+        save_npy(feature_path(out, name, result.name), result.features[name])
+        report.instances[name] += len(result.features[name])
+    report.frames += sum(result.frames.values())
+    report.done.append(result.name)
+    log.done(
+        result.name,
+        {"instances": result.instances, "frames": result.frames, "crops": result.crops, "seconds": result.seconds},
+    )
