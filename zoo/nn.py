@@ -24,3 +24,29 @@ def masked_softmax(logits: Tensor, mask: Tensor, dim: int = -1) -> Tensor:
 def full_mask(x: Tensor) -> Tensor:
     """An all-valid mask ``[B, N]`` for ``x [B, N, ...]``."""
     return torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+
+
+def layer_widths(
+    in_dim: int, out_dim: int, hidden_dims: list[int] | None, hidden_ratio: float | None, who: str
+) -> list[int]:
+    """``[in_dim, *hidden, out_dim]``: hidden widths given, or one hidden layer of ``in_dim * hidden_ratio``."""
+    if hidden_dims is not None and hidden_ratio is not None:
+        raise ValueError(f"{who}: give hidden_dims or hidden_ratio, not both")
+    hidden = list(hidden_dims or ([max(1, round(in_dim * hidden_ratio))] if hidden_ratio else []))
+    return [in_dim, *hidden, out_dim]
+
+
+class MaskedBatchNorm(nn.BatchNorm1d):
+    """BatchNorm over the channels of ``[B, N, C]`` whose training statistics count valid instances only.
+
+    With a mask, padded instances neither enter the batch statistics nor get a value (they stay zero);
+    in eval mode it is the usual per-channel affine map with the running statistics.
+    """
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:  # type: ignore[override]
+        if self.training and mask is not None:
+            out = x.new_zeros(x.shape)
+            out[mask] = super().forward(x[mask])  # only the valid rows [M, C] are normalised
+            return out
+        y = super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+        return y if mask is None else y * mask.unsqueeze(-1).to(y.dtype)

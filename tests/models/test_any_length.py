@@ -28,8 +28,9 @@ def test_batch_of_lengths_equals_each_alone(name: str) -> None:
             for stream, w in single["weights"].items():
                 if w is not None:
                     n = w.shape[-1]
-                    torch.testing.assert_close(together["weights"][stream][b : b + 1, :n], w, atol=1e-5, rtol=1e-4)
-                    assert together["weights"][stream][b, n:].abs().sum() == 0  # padding gets no weight
+                    # weights are [B, N] or, for multi-head attention, [B, H, N]
+                    torch.testing.assert_close(together["weights"][stream][b : b + 1, ..., :n], w, atol=1e-5, rtol=1e-4)
+                    assert together["weights"][stream][b, ..., n:].abs().sum() == 0  # padding gets no weight
 
 
 def test_authors_fixed_sizes_are_one_case() -> None:
@@ -37,3 +38,16 @@ def test_authors_fixed_sizes_are_one_case() -> None:
     for lengths in ({"dynamic": 26, "static": 80}, {"dynamic": 68, "static": 95}, {"dynamic": 1, "static": 3}):
         out = model(model.example_inputs(batch=2, lengths=lengths))
         assert out["score"].shape == (2,) and torch.isfinite(out["score"]).all()
+
+
+def test_embedding_that_mixes_instances_keeps_padding_out() -> None:
+    # A 3-wide temporal convolution in two layers would carry padding into valid clips without the mask.
+    recipe = load_recipe("peers/gdlt", ["model.streams.dynamic.embed.kernel_size=3", "model.inputs.dynamic=16"])
+    model = registry.build_model(recipe).eval()
+    batch = model.example_inputs(batch=3, lengths={"dynamic": 9}, seed=5, ragged=True)
+    with torch.no_grad():
+        together = model(batch)["score"]
+        for b in range(3):
+            n = int(batch["dynamic_mask"][b].sum())
+            alone = model({"dynamic": batch["dynamic"][b : b + 1, :n]})["score"]
+            torch.testing.assert_close(together[b : b + 1], alone, atol=1e-5, rtol=1e-4)

@@ -1,5 +1,8 @@
-"""Instance weighting and pooling: ``(x [B, N, C], mask) -> (feature [B, C'], weights [B, N] or None)``."""
+"""Instance weighting and pooling: ``(x [B, N, C], mask) -> (feature [B, C'], weights)``.
 
-from . import actionnet, multihead, pooling, pyg
+``weights`` are ``[B, N]`` (one weight per instance), ``[B, H, N]`` (several heads or queries) or None.
+"""
 
-__all__ = ["actionnet", "multihead", "pooling", "pyg"]
+from . import actionnet, grade_decoder, multihead, multiscale_lstm, pooling, pyg, self_attentive
+
+__all__ = ["actionnet", "grade_decoder", "multihead", "multiscale_lstm", "pooling", "pyg", "self_attentive"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from registry import DATASETS
@@ -66,3 +69,60 @@ def feature_dataset(
         score_bounds=(min(scores), max(scores)),
         inputs=dict(inputs),
     )
+
+
+@DATASETS.register("synthetic")
+def synthetic_dataset(
+    inputs: dict[str, int],
+    extract: Mapping[str, Any] | None = None,
+    root: str = "data/synthetic",
+    videos: int = 200,
+    seed: int = 0,
+    size: int = 128,
+    fps: float = 10.0,
+    duration: float = 20.0,
+    test_fraction: float = 0.25,
+    score_scale: float = 25.0,
+    window: Mapping[str, int | None] | None = None,
+    pad_mask: bool = True,
+    val_fraction: float = 0.2,
+    split_seed: int = 0,
+    device: str = "cpu",
+) -> FeatureData:
+    """The built-in synthetic gymnastics set: rendered, features extracted with the recipe's extract: (both cached).
+
+    Videos go to ``<root>/render``; features to ``<root>/features/<digest of the extract section>``, so
+    recipes with other backbones never share (or overwrite) each other's features.
+    """
+    from .extract import extract_features
+    from .synthetic import make_synthetic
+
+    if not extract:
+        raise ValueError("data.type synthetic needs the recipe's extract: section (how to turn videos into features)")
+    base = Path(root)
+    render = make_synthetic(
+        base / "render", videos=videos, seed=seed, size=size, fps=fps, duration=duration,
+        test_fraction=test_fraction, progress=True,
+    )
+    digest = hashlib.sha1(json.dumps(_feature_relevant(extract), sort_keys=True).encode()).hexdigest()[:10]
+    features = base / "features" / digest
+    report = extract_features(extract, render / "videos", features, device=device, progress=True)
+    if not report.ok:
+        raise RuntimeError(f"feature extraction failed for some synthetic videos:\n{report.summary()}")
+    return feature_dataset(
+        root=str(render),
+        inputs=inputs,
+        format="rg",
+        annotations={"train": "annotations/train.txt", "test": "annotations/test.txt"},
+        features={key: str((features / key).resolve()) for key in inputs},
+        score_scale=score_scale,
+        window=window,
+        pad_mask=pad_mask,
+        val_fraction=val_fraction,
+        split_seed=split_seed,
+    )
+
+
+def _feature_relevant(extract: Mapping[str, Any]) -> dict[str, Any]:
+    """The extract section without what only changes speed (a batch size)."""
+    return {k: v for k, v in extract.items() if k != "batch_size"}

@@ -1,5 +1,5 @@
 """Per-instance embeddings: ``[B, N, C] -> [B, N, D]``."""
 
-from . import mlp
+from . import conv1d, mlp
 
-__all__ = ["mlp"]
+__all__ = ["conv1d", "mlp"]

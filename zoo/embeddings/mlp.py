@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from registry import EMBEDDINGS
 
 from ..nn import activation as make_activation
+from ..nn import layer_widths
 
 
 @EMBEDDINGS.register("mlp")
@@ -29,10 +30,7 @@ class MLPEmbedding(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if hidden_dims is not None and hidden_ratio is not None:
-            raise ValueError("mlp embedding: give hidden_dims or hidden_ratio, not both")
-        hidden = list(hidden_dims or ([max(1, round(in_dim * hidden_ratio))] if hidden_ratio else []))
-        dims = [in_dim, *hidden, out_dim]
+        dims = layer_widths(in_dim, out_dim, hidden_dims, hidden_ratio, "mlp embedding")
         layers: list[nn.Module] = []
         for i, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
             layers.append(nn.Linear(d_in, d_out))

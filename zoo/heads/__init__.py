@@ -1,5 +1,5 @@
 """Heads: ``[B, C] -> {"score": [B], ...what their loss needs}``."""
 
-from . import distribution, mlp
+from . import distribution, grade, mlp
 
-__all__ = ["distribution", "mlp"]
+__all__ = ["distribution", "grade", "mlp"]

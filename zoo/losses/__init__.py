@@ -1,5 +1,5 @@
 """Losses: ``(outputs, target) -> scalar``."""
 
-from . import regression
+from . import auxiliary, regression
 
-__all__ = ["regression"]
+__all__ = ["auxiliary", "regression"]

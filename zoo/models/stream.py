@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -45,6 +46,8 @@ class Stream(nn.Module):
             raise ValueError("stream: in_dim is unknown; give the scorer 'inputs: {name: width}' or a backbone")
         self.in_dim = in_dim
         self.embed = EMBEDDINGS.build(embed or {"type": "identity"}, in_dim=in_dim)
+        # Embeddings that mix instances (convolutions, batch norm) take the mask to keep padding out.
+        self._embed_takes_mask = "mask" in inspect.signature(self.embed.forward).parameters
         width = self.embed.out_dim
         self.graph = GRAPH_BUILDERS.build(graph, in_dim=width)
         self.graph_layers = GRAPH_LAYERS.build(graph_layers, in_dim=width)
@@ -71,7 +74,7 @@ class Stream(nn.Module):
         if mask is None:
             mask = torch.ones(feats.shape[:2], dtype=torch.bool, device=feats.device)
         keep = mask.unsqueeze(-1).to(feats.dtype)
-        z = self.embed(feats) * keep
+        z = (self.embed(feats, mask) if self._embed_takes_mask else self.embed(feats)) * keep
         if self.graph_layers is not None:
             h = self.graph_layers(z, self.graph(z, mask), mask) * keep
             z = torch.cat([z, h], -1) if self.skip == "concat" else (z + h if self.skip == "add" else h)

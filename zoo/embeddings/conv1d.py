@@ -1,0 +1,68 @@
+"""1-D convolutions over the instance axis (GDLT's input projection, MS-LSTM's input convolution)."""
+
+from __future__ import annotations
+
+import itertools
+
+from torch import Tensor, nn
+
+from registry import EMBEDDINGS
+
+from ..nn import MaskedBatchNorm, layer_widths
+from ..nn import activation as make_activation
+
+NORMS = ("none", "batch")
+
+
+@EMBEDDINGS.register("conv1d")
+class Conv1dEmbedding(nn.Module):
+    """Conv1d-[norm]-act layers over time: in_dim -> hidden (in_dim * hidden_ratio, or hidden_dims) -> out_dim.
+
+    GDLT: ``Conv1d(C, C/2, 1) - BN - ReLU - Conv1d(C/2, 256, 1) - BN`` is ``hidden_ratio: 0.5, out_dim: 256,
+    kernel_size: 1, norm: batch, final_activation: false``. ``kernel_size`` (odd) pads ``k // 2`` zeros at
+    both ends ("same"), so a valid instance next to the padding sees zeros, exactly as the video would
+    alone. Padded instances are zeroed before every convolution when ``mask`` is given; without it the
+    input's own (zero) padding is trusted, which is exact for one layer or ``kernel_size: 1``.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int = 256,
+        hidden_dims: list[int] | None = None,
+        hidden_ratio: float | None = None,
+        kernel_size: int = 1,
+        norm: str = "none",
+        activation: str = "relu",
+        final_activation: bool = True,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"conv1d embedding: kernel_size must be odd (symmetric 'same' padding), got {kernel_size}")
+        if norm not in NORMS:
+            raise ValueError(f"conv1d embedding: norm must be one of {NORMS}, got {norm!r}")
+        dims = layer_widths(in_dim, out_dim, hidden_dims, hidden_ratio, "conv1d embedding")
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()  # empty without norm
+        self.acts = nn.ModuleList()
+        for i, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
+            self.convs.append(nn.Conv1d(d_in, d_out, kernel_size, padding=kernel_size // 2))
+            if norm == "batch":
+                self.norms.append(MaskedBatchNorm(d_out))
+            last = i == len(dims) - 2
+            act = make_activation(activation) if (not last or final_activation) else nn.Identity()
+            self.acts.append(nn.Sequential(act, nn.Dropout(dropout)) if dropout else act)
+        self.out_dim = out_dim
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``x [B, N, C]`` (and optionally ``mask [B, N]``) -> ``[B, N, out_dim]``."""
+        keep = None if mask is None else mask.unsqueeze(-1).to(x.dtype)
+        for i, (conv, act) in enumerate(zip(self.convs, self.acts)):
+            if keep is not None:
+                x = x * keep
+            x = conv(x.transpose(1, 2)).transpose(1, 2)
+            if len(self.norms):
+                x = self.norms[i](x, mask)
+            x = act(x)
+        return x if keep is None else x * keep
