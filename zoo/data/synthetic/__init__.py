@@ -7,8 +7,9 @@ one frame.
 
 from .config import ScoreModel, SyntheticConfig
 from .figure import ANGLES, ELEMENTS, Element
+from .motion import PHASES
 from .render import background, figure_boxes, render_frame, render_frames
-from .routine import PHASES, Routine, Score, judge, sample_routine
+from .routine import Routine, Score, judge, sample_routine
 from .writer import annotation_text, encode_mp4, make_synthetic, split_test, video_name
 
 __all__ = [

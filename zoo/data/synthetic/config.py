@@ -15,7 +15,7 @@ class ScoreModel:
     """
 
     d_base: float = 3.0  # the compulsory content every routine has
-    difficulty_scale: float = 1.3
+    difficulty_scale: float = 1.0
     e_base: float = 0.5
     w_dyn: float = 4.5
     w_sta: float = 4.5
@@ -28,8 +28,8 @@ class ScoreModel:
 class SyntheticConfig:
     """How routines are drawn and rendered; ``score`` says how they are judged.
 
-    Angles are in degrees, times in seconds, lengths in body heights. "at q = 0" means the worst athlete;
-    an effect scales with ``1 - q`` (static faults, jitter, tempo irregularity) or ``q`` (amplitude).
+    Angles are in degrees, times in seconds, lengths in body heights. The sizes of the faults are those of the
+    worst athlete (q = 0); a fault scales with ``1 - q`` of its quality.
     """
 
     score: ScoreModel = field(default_factory=ScoreModel)
@@ -40,19 +40,24 @@ class SyntheticConfig:
     min_travel_s: float = 0.8
     start_s: float = 0.4  # standing still before the first travel
     exit_probs: tuple[float, ...] = (0.55, 0.3, 0.15)  # P(exits = k), k = 0, 1, 2 (at most one per travel)
-    # Dynamic quality q_dyn (visible only across frames).
-    jitter_deg: float = 22.0  # per-frame limb-angle noise during movements, at q_dyn = 0
-    tempo_sigma: float = 0.45  # log-normal spread of movement durations, at q_dyn = 0
-    stutter: float = 0.9  # share of stop-and-go in the movement profile, at q_dyn = 0
-    coverage: tuple[float, float] = (0.35, 1.0)  # share of the floor area used, q_dyn = 0 .. 1
-    gait_legs_deg: tuple[float, float] = (18.0, 38.0)  # leg swing amplitude while travelling, q_dyn = 0 .. 1
-    gait_arms_deg: tuple[float, float] = (25.0, 70.0)
-    gait_bounce: tuple[float, float] = (0.02, 0.10)  # vertical bounce of the travelling steps
-    step_hz: float = 1.6
+    # Dynamic quality q_dyn: only the timing of the motion, never its shapes, so no single frame shows it.
+    progress_jitter: float = 0.5  # per-frame noise on the progress (0..1) of a movement along its pose path
+    speed_jitter: float = 1.0  # per-frame spread of the travelling speed (monotone: stop-and-go, rushes)
+    step_jitter: float = 1.2  # per-frame noise on the phase of the travelling steps, radians
+    wobble: float = 0.2  # unsteadiness: the whole figure shifts sideways (sd per frame), the pose unchanged
+    tempo_sigma: float = 0.45  # log-normal spread of movement durations (mean kept)
+    stutter: float = 0.9  # share of stop-and-go in the movement profile
+    step_hz: tuple[float, float] = (1.2, 2.4)  # cadence of the travelling steps, q_dyn = 0 .. 1 (energy)
+    # Where and how everyone travels (the same for every athlete: a place or a pose must not tell q_dyn).
+    coverage: float = 0.85  # share of the inner floor area the places are drawn from
+    gait_legs_deg: float = 28.0
+    gait_arms_deg: float = 45.0
+    gait_bounce: float = 0.05
     # Static quality q_sta (visible in one frame).
     shortfall: float = 0.4  # share of an element's extension lost at q_sta = 0 (limbs short of the ideal)
-    flexion_deg: float = 40.0  # bent knees and elbows at q_sta = 0 (held poses; 60 % of it while moving)
-    lean_deg: float = 22.0  # torso off balance at q_sta = 0 (sign drawn per element)
+    flexion_deg: float = 40.0  # bent knees and elbows, held or not
+    lean_deg: float = 22.0  # torso off balance in a held pose (sign drawn per element)
+    posture_lean_deg: float = 12.0  # torso leaning between elements (sign drawn per routine)
     limb_error_deg: float = 14.0  # further error of each limb at q_sta = 0 (sign drawn per limb and element)
     # Video encoding.
     crf: int = 23

@@ -5,6 +5,7 @@ Everything is drawn at twice the size and shrunk with area averaging, so thin li
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 import cv2
@@ -114,7 +115,7 @@ def render_frame(routine: Routine, frame: int, size: int = 128, ideal: bool = Fa
     return _draw(routine, frame, pixels[frame], float(scale[frame]), size)
 
 
-def render_frames(routine: Routine, size: int = 128):
+def render_frames(routine: Routine, size: int = 128) -> Iterator[np.ndarray]:
     """Every frame of the routine in order, as [size, size, 3] uint8 RGB arrays."""
     pixels, scale = figure_pixels(routine, size)
     for k in range(routine.n_frames):
@@ -144,10 +145,10 @@ def _draw(routine: Routine, k: int, pts: np.ndarray, scale: float, size: int) ->
         if side == "n":
             limb("pelvis", "neck", "torso", LEOTARD)
             head_r = LENGTH["head_r"] * px_per_unit
-            cv2.circle(img, _pt(p[P["head"]]), round(head_r * 16), SKIN, -1, cv2.LINE_AA, _SHIFT)
+            cv2.circle(img, _pt(p[P["head"]]), round(head_r * (1 << _SHIFT)), SKIN, -1, cv2.LINE_AA, _SHIFT)
             back = -float(np.sign(routine.facing[k]) or 1.0)
             bun = p[P["head"]] + np.array([back * 0.75, -0.35]) * head_r
-            cv2.circle(img, _pt(bun), round(head_r * 0.6 * 16), HAIR, -1, cv2.LINE_AA, _SHIFT)
+            cv2.circle(img, _pt(bun), round(head_r * 0.6 * (1 << _SHIFT)), HAIR, -1, cv2.LINE_AA, _SHIFT)
         limb("pelvis", f"knee_{side}", "thigh", SKIN, shade)
         limb(f"knee_{side}", f"ankle_{side}", "shin", SKIN, shade)
         limb("neck", f"elbow_{side}", "upper_arm", LEOTARD, shade)
@@ -156,4 +157,5 @@ def _draw(routine: Routine, k: int, pts: np.ndarray, scale: float, size: int) ->
 
 
 def _pt(xy) -> tuple[int, int]:
-    return round(float(xy[0]) * 16), round(float(xy[1]) * 16)
+    """Sub-pixel coordinates as cv2's fixed-point integers."""
+    return round(float(xy[0]) * (1 << _SHIFT)), round(float(xy[1]) * (1 << _SHIFT))

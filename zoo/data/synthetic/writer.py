@@ -28,10 +28,11 @@ import av
 import numpy as np
 
 from .config import DEFAULT_CONFIG, SyntheticConfig
+from .motion import PHASES
 from .render import check_size, figure_boxes, render_frames
-from .routine import PHASES, Routine, sample_routine
+from .routine import Routine, sample_routine
 
-FORMAT_VERSION = 1  # bump when the same parameters would give different files
+FORMAT_VERSION = 2  # bump when the same parameters would give different files
 PREFIX = "Synth"
 RG_HEADER = ("Video_Name", "Difficulty_Score", "Execution_Score", "Total_Score", "Penalty", "Video_length")
 
@@ -83,6 +84,8 @@ def make_synthetic(
     if _read_json(out / "params.json") != params:
         _clear(out)  # files of another set must not be taken for this one
         _write_atomic(out / "params.json", json.dumps(params, indent=1))
+    else:
+        _clear(out, partial_only=True)  # what an interrupted run left half-written
 
     todo = [i for i in range(videos) if not (out / "videos" / f"{video_name(i)}.mp4").is_file()]
     job = _Job(out, seed, size, fps, duration, config)
@@ -204,8 +207,8 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
-def _clear(out: Path) -> None:
-    """Remove the files a synthetic set writes (and only those) from ``out``."""
+def _clear(out: Path, partial_only: bool = False) -> None:
+    """Remove the files a synthetic set writes (and only those) from ``out``; or only its temporary files."""
     patterns = {
         "videos": (f"{PREFIX}_*.mp4", ".*.part"),
         "meta": (f"{PREFIX}_*.json", ".*.part"),
@@ -213,7 +216,7 @@ def _clear(out: Path) -> None:
         ".": ("latents.json", "params.json", ".*.part"),
     }
     for sub, globs in patterns.items():
-        for pattern in globs:
+        for pattern in globs[-1:] if partial_only else globs:
             for path in (out / sub).glob(pattern):
                 path.unlink(missing_ok=True)
 

@@ -1,0 +1,233 @@
+"""The synthetic rhythmic-gymnastics set: determinism, RG-format annotations, real MP4s, the score formula,
+visible figure and faults, caching and atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from zoo.data.synthetic import (
+    ELEMENTS,
+    SyntheticConfig,
+    background,
+    figure_boxes,
+    judge,
+    make_synthetic,
+    render_frame,
+    sample_routine,
+    video_name,
+)
+from zoo.data.synthetic import writer as synthetic_writer
+from zoo.data.synthetic.figure import NEUTRAL
+
+SMALL = {"videos": 3, "size": 64, "fps": 10.0, "duration": 3.0, "test_fraction": 0.25}
+HEADER = ["Video_Name", "Difficulty_Score", "Execution_Score", "Total_Score", "Penalty", "Video_length"]
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory) -> Path:
+    return make_synthetic(tmp_path_factory.mktemp("synthetic") / "set", workers=1, **SMALL)
+
+
+def decode(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+def read_annotations(path: Path) -> list[list[str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].split("\t") == HEADER
+    return [line.split("\t") for line in lines[1:]]
+
+
+def test_same_seed_same_set_serial_equals_parallel_other_seed_differs(small_set, tmp_path):
+    parallel = make_synthetic(tmp_path / "parallel", workers=2, **SMALL)
+    other = make_synthetic(tmp_path / "other", workers=1, seed=1, **SMALL)
+    for split in ("train", "test"):
+        a, b = (p / "annotations" / f"{split}.txt" for p in (small_set, parallel))
+        assert a.read_bytes() == b.read_bytes()
+    assert (small_set / "latents.json").read_bytes() == (parallel / "latents.json").read_bytes()
+    for i in range(SMALL["videos"]):
+        name = f"{video_name(i)}.mp4"
+        assert np.array_equal(decode(small_set / "videos" / name), decode(parallel / "videos" / name))
+    assert (small_set / "annotations" / "train.txt").read_text() != (other / "annotations" / "train.txt").read_text()
+    first = f"{video_name(0)}.mp4"
+    assert not np.array_equal(decode(small_set / "videos" / first), decode(other / "videos" / first))
+
+
+def test_annotations_are_rg_format_and_add_up(small_set):
+    train = read_annotations(small_set / "annotations" / "train.txt")
+    test = read_annotations(small_set / "annotations" / "test.txt")
+    assert (len(train), len(test)) == (2, 1)  # round(3 * 0.25) = 1 test video
+    names = [row[0] for row in train + test]
+    assert sorted(names) == ["Synth_001", "Synth_002", "Synth_003"]
+    for row in train + test:
+        assert len(row) == 6
+        d, e, total, p = (int(v.replace(".", "")) for v in row[1:5])  # exact hundredths
+        assert all(len(v.split(".")[1]) == 2 for v in row[1:5])
+        assert total == d + e - p
+        assert 0 <= total <= 2500 and p >= 0
+        assert row[5] == "3"
+
+
+def test_videos_decode_as_h264_at_the_right_size_and_length(small_set):
+    for i in range(SMALL["videos"]):
+        path = small_set / "videos" / f"{video_name(i)}.mp4"
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            assert stream.codec_context.name == "h264"
+            assert stream.codec_context.pix_fmt == "yuv420p"
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        assert frames[0].shape == (64, 64, 3)
+        assert abs(len(frames) - SMALL["duration"] * SMALL["fps"]) <= 1
+    assert not list((small_set / "videos").glob(".*"))  # no temporary files left
+
+
+def test_score_is_the_documented_function_of_the_latents(small_set):
+    latents = json.loads((small_set / "latents.json").read_text())
+    splits = {split: read_annotations(small_set / "annotations" / f"{split}.txt") for split in ("train", "test")}
+    rows = {r[0]: r for split_rows in splits.values() for r in split_rows}
+    test_names = {r[0] for r in splits["test"]}
+    model = SyntheticConfig().score
+    for name, lat in latents.items():
+        values = [ELEMENTS[[e.name for e in ELEMENTS].index(el["name"])].value for el in lat["elements"]]
+        assert values == lat["element_values"]
+        difficulty = model.d_base + model.difficulty_scale * sum(values)
+        raw = model.e_base + model.w_dyn * lat["q_dyn"] + model.w_sta * lat["q_sta"] + lat["noise"]
+        execution = min(max(raw, 0.0), model.e_max)
+        penalty = model.penalty_per_exit * lat["exits"]
+        printed = [round(v, 2) for v in (difficulty, execution, penalty)]
+        d, e, total, p = (float(v) for v in rows[name][1:5])
+        assert [d, e, p] == pytest.approx(printed, abs=1e-9)
+        assert total == pytest.approx(printed[0] + printed[1] - printed[2], abs=1e-9)
+        assert (lat["split"] == "test") == (name in test_names)
+        # The same latents and score come back without rendering anything.
+        routine = sample_routine(lat["index"], seed=0, fps=SMALL["fps"], duration=SMALL["duration"])
+        assert routine.q_dyn == lat["q_dyn"] and routine.q_sta == lat["q_sta"] and routine.exits == lat["exits"]
+        assert routine.score.total == total
+
+
+def test_judge_weights_move_the_score_the_documented_way():
+    base = judge([0.5, 0.3], q_dyn=0.5, q_sta=0.5, exits=0, noise=0.0)
+    assert judge([0.5, 0.3], 1.0, 0.5, 0, 0.0).execution > base.execution
+    assert judge([0.5, 0.3], 0.5, 1.0, 0, 0.0).execution > base.execution
+    assert judge([0.5, 0.3, 0.8], 0.5, 0.5, 0, 0.0).difficulty > base.difficulty
+    two_exits = judge([0.5, 0.3], 0.5, 0.5, 2, 0.0)
+    assert two_exits.penalty == pytest.approx(2 * SyntheticConfig().score.penalty_per_exit)
+    assert two_exits.cents[2] == base.cents[2] - two_exits.cents[3]
+
+
+def test_routines_are_deterministic_and_exits_are_visible_on_the_floor():
+    a, b = sample_routine(5, seed=3), sample_routine(5, seed=3)
+    assert np.array_equal(a.angles, b.angles) and np.array_equal(a.position, b.position)
+    assert not np.array_equal(a.angles, sample_routine(5, seed=4).angles)
+    routines = [sample_routine(i, seed=0, duration=8.0) for i in range(40)]
+    assert {r.exits for r in routines} >= {0, 1}
+    for r in routines:
+        assert r.measured["exits_seen"] == r.exits  # every exit is a run of frames outside the boundary line
+
+
+def test_dynamic_faults_change_timing_only_every_movement_frame_lies_between_two_poses():
+    neutral = np.asarray(NEUTRAL)
+    checked = 0
+    for i in range(8):
+        routine = sample_routine(i, duration=10.0)
+        for el in routine.elements:
+            start, hold_start, hold_end, end = el.frames
+            path = np.asarray(ELEMENTS[[e.name for e in ELEMENTS].index(el.name)].pose) - neutral
+            for k in [*range(start, hold_start), *range(hold_end, end)]:
+                offset = routine.ideal_angles[k] - neutral
+                s = offset @ path / (path @ path)
+                assert -1e-9 <= s <= 1 + 1e-9
+                np.testing.assert_allclose(offset, s * path, atol=1e-6)
+                checked += 1
+    assert checked > 50
+
+
+def test_the_figure_is_visible_against_the_empty_floor():
+    routine = sample_routine(0, duration=3.0)
+    size = 64
+    empty = background(size).astype(int)
+    for k in (0, routine.n_frames // 2, routine.n_frames - 1):
+        frame = render_frame(routine, k, size).astype(int)
+        x0, y0, x1, y1 = figure_boxes(routine, size)[k]
+        inside = np.abs(frame - empty)[y0:y1, x0:x1].max(axis=2)
+        assert (inside > 40).sum() >= 10, f"frame {k}: the figure hardly differs from the floor"
+        changed = np.abs(frame - empty).max(axis=2) > 10
+        outside = changed.copy()
+        outside[y0:y1, x0:x1] = False
+        # Only the shadow on the floor, below the middle of the athlete, may fall outside the box.
+        assert outside.sum() <= 0.15 * changed.sum(), f"frame {k}: many pixels changed outside the athlete's box"
+        assert not outside[: (y0 + y1) // 2].any(), f"frame {k}: pixels changed above the athlete's feet"
+
+
+def _first_routine(condition, duration: float = 6.0):
+    for i in range(200):
+        r = sample_routine(i, seed=0, duration=duration)
+        if r.elements and condition(r):
+            return r
+    raise AssertionError("no routine of the first 200 meets the condition")
+
+
+def test_a_poorly_held_pose_differs_from_the_ideal_and_a_good_one_hardly():
+    size = 96
+    poor = _first_routine(lambda r: r.q_sta < 0.2)
+    good = _first_routine(lambda r: r.q_sta > 0.95)
+
+    def hold_difference(routine) -> float:
+        k = routine.elements[0].frames[1]
+        assert routine.phase[k] == 3  # a hold frame
+        held = render_frame(routine, k, size).astype(int)
+        ideal = render_frame(routine, k, size, ideal=True).astype(int)
+        return float(np.abs(held - ideal).sum())
+
+    assert hold_difference(poor) > 8 * max(hold_difference(good), 1.0)
+    assert poor.measured["hold_error_deg"] > 20.0 > good.measured["hold_error_deg"] * 4
+
+
+def test_a_finished_set_is_returned_at_once_and_a_partial_one_is_completed(tmp_path):
+    params = {**SMALL, "videos": 2, "duration": 2.0, "workers": 1}
+    out = make_synthetic(tmp_path / "set", **params)
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    make_synthetic(tmp_path / "set", **params)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == mtimes  # nothing re-rendered
+
+    # An interrupted run: no done.json and a missing video. The kept video stays, the missing one comes back.
+    (out / "done.json").unlink()
+    kept, lost = out / "videos" / "Synth_001.mp4", out / "videos" / "Synth_002.mp4"
+    lost.unlink()
+    make_synthetic(tmp_path / "set", **params)
+    assert lost.is_file() and (out / "done.json").is_file()
+    assert kept.stat().st_mtime_ns == mtimes[kept]
+
+    # Other parameters in the same folder: a new set, nothing of the old one kept.
+    make_synthetic(tmp_path / "set", **{**params, "seed": 7})
+    assert kept.stat().st_mtime_ns != mtimes[kept]
+    assert json.loads((out / "done.json").read_text())["seed"] == 7
+
+
+def test_an_interrupted_video_leaves_no_file_under_its_final_name(tmp_path, monkeypatch):
+    real = synthetic_writer.render_frames
+
+    def failing(routine, size):
+        for k, frame in enumerate(real(routine, size)):
+            if routine.index == 1 and k == 5:
+                raise KeyboardInterrupt("simulated interruption")
+            yield frame
+
+    monkeypatch.setattr(synthetic_writer, "render_frames", failing)
+    with pytest.raises(KeyboardInterrupt):
+        make_synthetic(tmp_path / "set", **{**SMALL, "videos": 2, "duration": 2.0, "workers": 1})
+    names = sorted(os.listdir(tmp_path / "set" / "videos"))
+    assert names == ["Synth_001.mp4"]  # finished video kept, nothing half-written, no temporary file
+    assert not (tmp_path / "set" / "done.json").exists()
+    # A temporary file left by a killed process is swept by the next run, which completes the set.
+    (tmp_path / "set" / "videos" / ".Synth_002.mp4.999.part").write_bytes(b"half")
+    monkeypatch.setattr(synthetic_writer, "render_frames", real)
+    make_synthetic(tmp_path / "set", **{**SMALL, "videos": 2, "duration": 2.0, "workers": 1})
+    assert sorted(os.listdir(tmp_path / "set" / "videos")) == ["Synth_001.mp4", "Synth_002.mp4"]
