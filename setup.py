@@ -5,16 +5,18 @@ package data, so ``load_recipe("actionnet/base")`` works from a checkout and fro
 Exact versions tested on our machines: ``requirements/constraints.txt``.
 """
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="aqa-zoo",
     version="0.1.0",
     description="A graph-library based model zoo for action quality assessment in long videos",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["registry", "registry.*", "zoo", "zoo.*"]) + ["zoo.recipes"],
+    packages=[*find_packages(include=["registry", "registry.*", "zoo", "zoo.*"]), "zoo.recipes"],
     package_dir={"zoo.recipes": "recipes"},
     package_data={"zoo.recipes": ["*.yaml", "**/*.yaml"]},
     install_requires=[

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -50,3 +53,36 @@ class MaskedBatchNorm(nn.BatchNorm1d):
             return out
         y = super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
         return y if mask is None else y * mask.unsqueeze(-1).to(y.dtype)
+
+
+class FeatureNorm(nn.Module):
+    """Per-channel standardisation ``(x - mean) / std`` with statistics fitted once on training features.
+
+    Features of randomly initialised or foreign backbones can sit far from zero with tiny spread;
+    the statistics live in buffers, so checkpoints, predictions and exports apply the same ones.
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+        self.eps = eps
+
+    @torch.no_grad()
+    def fit(self, arrays: Iterable[Any]) -> None:
+        """Set the statistics from ``[n_i, dim]`` arrays (numpy or torch), accumulated in float64."""
+        total, sq, n = 0.0, 0.0, 0
+        for a in arrays:
+            t = torch.as_tensor(a, dtype=torch.float64)
+            total = total + t.sum(0)
+            sq = sq + (t * t).sum(0)
+            n += t.shape[0]
+        if n == 0:
+            raise ValueError("FeatureNorm.fit: no instances to fit the statistics on")
+        mean = total / n
+        var = (sq / n - mean * mean).clamp(min=0)
+        self.mean.copy_(mean.to(self.mean.dtype))
+        self.std.copy_(var.sqrt().clamp(min=self.eps).to(self.std.dtype))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std

@@ -45,7 +45,7 @@ def test_none_returns_the_whole_key_frame() -> None:
     cropper = WholeFrame()
     out = cropper(frames)
     assert np.array_equal(out, frames[-1]) and out.dtype == np.uint8
-    assert cropper.stats == {"frames": 1, "fallbacks": 0}
+    assert cropper.stats == {"frames": 1, "fallbacks": 0, "kept": 0}
     assert cropper.summary() == "none cropper: 1 frames"
 
 
@@ -72,7 +72,7 @@ def test_motion_crop_contains_the_figure(step: int) -> None:
     assert contains(box, (x, y, x + 10, y + 30))
     assert crop.shape[0] == crop.shape[1]  # square
     assert crop.shape[0] < frames.shape[1] and crop.shape[0] * crop.shape[1] < 0.5 * 120 * 160
-    assert cropper.stats == {"frames": 1, "fallbacks": 0}
+    assert cropper.stats == {"frames": 1, "fallbacks": 0, "kept": 0}
 
 
 def test_motion_square_off_and_margin() -> None:
@@ -98,10 +98,10 @@ def test_motion_falls_back_when_nothing_moves(moving_frames: Callable[..., np.nd
     assert np.array_equal(cropper(noisy), noisy[-1])
     moving = moving_frames(10)[[2, 8]]
     cropper(moving)
-    assert cropper.stats == {"frames": 4, "fallbacks": 3}
+    assert cropper.stats == {"frames": 4, "fallbacks": 3, "kept": 0}
     assert cropper.summary() == "motion cropper: fell back to the whole frame on 3 of 4 frames (75.0%)"
     cropper.reset()
-    assert cropper.stats == {"frames": 0, "fallbacks": 0}
+    assert cropper.stats == {"frames": 0, "fallbacks": 0, "kept": 0}
 
 
 def test_motion_on_the_video_frames(moving_frames: Callable[..., np.ndarray], square_box) -> None:
@@ -139,7 +139,7 @@ def test_hog_uses_the_best_detection(monkeypatch: pytest.MonkeyPatch) -> None:
     assert box == (90, 20, 150, 140)  # (100, 40)-(140, 120) grown by a quarter of its size per side
     square = locate(HogCropper(margin=0.0)(frames), frames[-1])
     assert square == (80, 40, 160, 120)
-    assert cropper.stats == {"frames": 1, "fallbacks": 0}
+    assert cropper.stats == {"frames": 1, "fallbacks": 0, "kept": 0}
 
 
 def test_hog_upscale_maps_boxes_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,7 +173,7 @@ def test_real_hog_on_a_blank_frame_falls_back() -> None:
     cropper = HogCropper()
     blank = np.full((1, 160, 120, 3), 128, np.uint8)
     assert np.array_equal(cropper(blank), blank[0])
-    assert cropper.stats == {"frames": 1, "fallbacks": 1}
+    assert cropper.stats == {"frames": 1, "fallbacks": 1, "kept": 0}
 
 
 # -- shared ----------------------------------------------------------------------------------------
@@ -191,3 +191,30 @@ def test_registered_croppers_build_from_configs(monkeypatch: pytest.MonkeyPatch)
     assert CROPPERS.build({"type": "motion", "threshold": 30, "min_area": 0.01}).threshold == 30
     assert CROPPERS.build({"type": "center", "fraction": 0.5}).fraction == 0.5
     assert CROPPERS.build({"type": "hog", "upscale": 2.0}).upscale == 2.0
+
+
+def test_motion_keeps_the_last_box_while_the_athlete_holds_still() -> None:
+    moving = np.zeros((2, 120, 160, 3), np.uint8)
+    moving[1, 40:80, 60:80] = 255  # appears: moves
+    still = np.repeat(moving[1:], 2, axis=0)  # nothing moves between context and key frame
+    cropper = CROPPERS.build({"type": "motion"})
+    first = cropper(moving)
+    held = cropper(still)
+    assert held.shape == first.shape and cropper.stats == {"frames": 2, "fallbacks": 0, "kept": 1}
+    cropper.start_video()  # a new video forgets the box
+    assert cropper(still).shape == (120, 160, 3) and cropper.stats["fallbacks"] == 1
+    assert "reused the previous box on 1" in cropper.summary()
+    no_keep = CROPPERS.build({"type": "motion", "keep_last": False})
+    no_keep(moving)
+    assert no_keep(still).shape == (120, 160, 3)
+
+
+def test_motion_box_size_gives_one_scale() -> None:
+    cropper = CROPPERS.build({"type": "motion", "box_size": 0.5})
+    for w in (6, 30):  # a thin and a wide mover: the same crop size
+        frames = np.zeros((2, 120, 160, 3), np.uint8)
+        frames[1, 40:70, 60 : 60 + w] = 255
+        assert cropper(frames).shape == (60, 60, 3)
+    frames = np.zeros((2, 120, 160, 3), np.uint8)
+    frames[1, 0:10, 150:160] = 255  # at the corner: the square is shifted inside the frame
+    assert cropper(frames).shape == (60, 60, 3)

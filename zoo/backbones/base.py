@@ -91,8 +91,21 @@ class Backbone(nn.Module):
         # holds them, this backbone does not, so ``load_weights`` drops them.
         self.classifier_keys: tuple[str, ...] = ()
 
-    def finish(self, weights: str | os.PathLike[str] | None = None, freeze: bool = False) -> None:
-        """Load ``weights`` (if given), then freeze (if asked): the last step of every constructor."""
+    def finish(
+        self, weights: str | os.PathLike[str] | None = None, freeze: bool = False, zero_init_last: bool = True
+    ) -> None:
+        """Load ``weights`` (if given), then freeze (if asked): the last step of every constructor.
+
+        ``zero_init_last: false`` matters only for random weights: both libraries start the last norm of
+        every residual branch at zero (good for training from scratch), which leaves a random network's
+        features to its stem and shortcuts. Those norms are set to one instead, so random features pass
+        through every block (the built-in demo extracts features with random backbones).
+        """
+        if not zero_init_last and weights is None:
+            for module in self.net.modules():
+                norm = isinstance(module, nn.modules.batchnorm._NormBase) and module.weight is not None
+                if norm and not module.weight.detach().any():
+                    nn.init.ones_(module.weight)
         if weights is not None:
             self.load_weights(weights)
         if freeze:

@@ -40,6 +40,7 @@ class TimmBackbone(Backbone):
         pretrained: bool = False,
         weights: str | os.PathLike[str] | None = None,
         freeze: bool = False,
+        zero_init_last: bool = True,
     ) -> None:
         """``pretrained`` downloads timm's default weights (Hugging Face hub); ``weights`` reads a local file."""
         import timm
@@ -63,7 +64,7 @@ class TimmBackbone(Backbone):
         self.net = net
         classifier = net.pretrained_cfg.get("classifier") or ()
         self.classifier_keys = tuple(f"{c}." for c in ((classifier,) if isinstance(classifier, str) else classifier))
-        self.finish(weights=weights, freeze=freeze)
+        self.finish(weights=weights, freeze=freeze, zero_init_last=zero_init_last or pretrained)
 
     def forward(self, x: Tensor) -> Tensor:
         self.check_input(x)

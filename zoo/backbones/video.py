@@ -158,6 +158,7 @@ class PtvBackbone(Backbone):
         pretrained: bool = False,
         weights: str | os.PathLike[str] | None = None,
         freeze: bool = False,
+        zero_init_last: bool = True,
     ) -> None:
         """``pretrained`` downloads the Kinetics weights through pytorchvideo; ``weights`` reads a local file."""
         if name not in PTV_MODELS:
@@ -177,7 +178,7 @@ class PtvBackbone(Backbone):
         self.family = row.family
         # SlowFast: the fast->slow fusion conv's temporal stride is the frame-rate ratio alpha.
         self.alpha = net.blocks[0].multipathway_fusion.conv_fast_to_slow.stride[0] if row.family == "slowfast" else 1
-        self.finish(weights=weights, freeze=freeze)
+        self.finish(weights=weights, freeze=freeze, zero_init_last=zero_init_last or pretrained)
 
     def pathways(self, x: Tensor) -> list[Tensor]:
         """SlowFast's [slow, fast] inputs from one clip: the slow pathway sees ceil(T / alpha) frames.

@@ -24,39 +24,51 @@ class Cropper:
     name = "base"
     can_fall_back = True
 
-    def __init__(self) -> None:
+    def __init__(self, keep_last: bool = False) -> None:
         self.frames = 0
         self.fallbacks = 0
+        self.kept = 0  # frames where nothing was found and the video's previous box was reused
+        self.keep_last = keep_last
+        self._last: Box | None = None
 
     def find(self, frames: np.ndarray) -> Box | None:
         """The box to crop from ``frames[-1]``, or None when there is no one."""
         raise NotImplementedError
+
+    def start_video(self) -> None:
+        """A new video begins: forget its boxes (the statistics stay)."""
+        self._last = None
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         frames = _as_frames(frames, self.name)
         key = frames[-1]
         box = self.find(frames)
         self.frames += 1
+        if box is None and self.keep_last and self._last is not None:
+            box = self._last  # a held pose moves nothing and a detector can miss: she is where she was
+            self.kept += 1
         if box is None:
             self.fallbacks += 1
             return key.copy()
+        self._last = box
         x0, y0, x1, y1 = box
         return np.ascontiguousarray(key[y0:y1, x0:x1])
 
     @property
     def stats(self) -> dict[str, int]:
-        return {"frames": self.frames, "fallbacks": self.fallbacks}
+        return {"frames": self.frames, "fallbacks": self.fallbacks, "kept": self.kept}
 
     def reset(self) -> None:
-        self.frames = self.fallbacks = 0
+        self.frames = self.fallbacks = self.kept = 0
 
     def summary(self) -> str:
         if not self.can_fall_back:
             return f"{self.name} cropper: {self.frames} frames"
         share = 100.0 * self.fallbacks / self.frames if self.frames else 0.0
+        kept = f"; reused the previous box on {self.kept}" if self.kept else ""
         return (
             f"{self.name} cropper: fell back to the whole frame on {self.fallbacks} of {self.frames} frames "
-            f"({share:.1f}%)"
+            f"({share:.1f}%){kept}"
         )
 
 
@@ -99,20 +111,33 @@ class MotionCropper(Cropper):
     Grey-level differences above ``threshold`` are cleaned by a median filter (specks) and a
     morphological closing (joins the parts of one body); blobs under ``min_area`` of the frame are ignored. The
     box of what is left grows by ``margin`` of its size on each side, is made square when
-    ``square`` and kept inside the frame. Nothing moving (one frame, a still camera on a still
-    scene) is a fallback.
+    ``square`` and kept inside the frame. ``box_size`` (a share of the frame's shorter side) instead
+    crops a square of that fixed size centred on what moves, so the athlete keeps one scale from crop
+    to crop whatever the amount of motion. When nothing moves (a held pose) the athlete is still where
+    she last moved, so ``keep_last`` reuses the video's previous box; with no box yet, it falls back.
     """
 
     name = "motion"
 
-    def __init__(self, threshold: int = 20, min_area: float = 0.002, margin: float = 0.15, square: bool = True):
-        super().__init__()
+    def __init__(
+        self,
+        threshold: int = 20,
+        min_area: float = 0.002,
+        margin: float = 0.15,
+        square: bool = True,
+        box_size: float | None = None,
+        keep_last: bool = True,
+    ):
         if not 0 <= threshold < 255:
             raise ValueError(f"motion cropper: threshold must be a grey level in [0, 255), got {threshold!r}")
         if not 0 <= min_area < 1:
             raise ValueError(f"motion cropper: min_area is a share of the frame in [0, 1), got {min_area!r}")
+        if box_size is not None and not 0 < box_size <= 1:
+            raise ValueError(f"motion cropper: box_size is a share of the shorter side in (0, 1], got {box_size!r}")
+        super().__init__(keep_last)
         _check_margin(margin, self.name)
         self.threshold, self.min_area, self.margin, self.square = int(threshold), float(min_area), margin, square
+        self.box_size = box_size
 
     def find(self, frames: np.ndarray) -> Box | None:
         t, h, w, _ = frames.shape
@@ -135,26 +160,48 @@ class MotionCropper(Cropper):
         y0 = blobs[:, cv2.CC_STAT_TOP].min()
         x1 = (blobs[:, cv2.CC_STAT_LEFT] + blobs[:, cv2.CC_STAT_WIDTH]).max()
         y1 = (blobs[:, cv2.CC_STAT_TOP] + blobs[:, cv2.CC_STAT_HEIGHT]).max()
+        if self.box_size is not None:
+            return fixed_box(((x0 + x1) / 2, (y0 + y1) / 2), round(self.box_size * min(h, w)), h, w)
         return expand_box((int(x0), int(y0), int(x1), int(y1)), h, w, self.margin, self.square)
+
+
+def fixed_box(centre: tuple[float, float], side: int, height: int, width: int) -> Box:
+    """A ``side`` x ``side`` square around ``centre``, shifted to lie inside the frame."""
+    side = max(1, min(side, height, width))
+    x0 = int(round(min(max(centre[0] - side / 2, 0), width - side)))
+    y0 = int(round(min(max(centre[1] - side / 2, 0), height - side)))
+    return x0, y0, x0 + side, y0 + side
 
 
 @CROPPERS.register("hog")
 class HogCropper(Cropper):
     """OpenCV's HOG people detector (offline, no weights); the highest-weight person, with a margin.
 
-    The detector's window is 64x128 pixels, so small frames can be enlarged by ``upscale`` first;
-    a frame still smaller than the window, or with no detection, is a fallback. OpenCV 5 keeps HOG
-    in its contrib build only (``opencv-contrib-python-headless``).
+    The detector's window is 64x128 pixels, so small frames can be enlarged by ``upscale`` first
+    (``scale`` is the step of its image pyramid, ``stride`` of its sliding window, in pixels);
+    a frame with no detection reuses the video's previous box (``keep_last``) or, with none yet, is a
+    fallback. OpenCV 5 keeps HOG in its contrib build only (``opencv-contrib-python-headless``).
     """
 
     name = "hog"
 
-    def __init__(self, upscale: float = 1.0, margin: float = 0.15, square: bool = True):
-        super().__init__()
+    def __init__(
+        self,
+        upscale: float = 1.0,
+        margin: float = 0.15,
+        square: bool = True,
+        keep_last: bool = True,
+        scale: float = 1.05,
+        stride: int = 8,
+    ):
+        super().__init__(keep_last)
         if not upscale > 0:
             raise ValueError(f"hog cropper: upscale must be positive, got {upscale!r}")
+        if not scale > 1:
+            raise ValueError(f"hog cropper: scale (the step of the image pyramid) must be > 1, got {scale!r}")
         _check_margin(margin, self.name)
         self.upscale, self.margin, self.square = float(upscale), margin, square
+        self.scale, self.stride = float(scale), int(stride)
         self.detector = _people_detector()
 
     def find(self, frames: np.ndarray) -> Box | None:
@@ -166,7 +213,9 @@ class HogCropper(Cropper):
             image = cv2.resize(key, size, interpolation=cv2.INTER_LINEAR)
         if image.shape[0] < 128 or image.shape[1] < 64:
             return None
-        rects, weights = self.detector.detectMultiScale(image, winStride=(8, 8), padding=(8, 8), scale=1.05)
+        # A coarser pyramid (scale) or window stride is faster and misses more.
+        step = (self.stride, self.stride)
+        rects, weights = self.detector.detectMultiScale(image, winStride=step, padding=(8, 8), scale=self.scale)
         if len(rects) == 0:
             return None
         x, y, bw, bh = (float(v) / self.upscale for v in rects[int(np.argmax(np.ravel(weights)))])

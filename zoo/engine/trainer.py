@@ -77,6 +77,8 @@ class Trainer:
         self.model = build_model(recipe).to(self.device)
         self.loss_fn = LOSSES.build(recipe.get("loss") or {"type": "mse"})
         self.data = data if data is not None else build_data(recipe, self.model.inputs)
+        if hasattr(self.model, "fit_input_stats"):  # input standardisation, from the training split only
+            self.model.fit_input_stats(self.data.train.features)
         if self.data.val is None and evaluation.get("select", "val") == "val":
             self.select = "last"  # nothing to select on: say so in the results instead of pretending
         else:
@@ -211,11 +213,11 @@ class Trainer:
             return
         if self.best is None or row["val_spearman"] > self.best["val_spearman"]:
             self.best = dict(row)
-            if self.world.main:
-                self._save(self.run_dir / "selected.pt")
+            if self.world.main:  # weights and recipe only: selection is for evaluation, resume uses last.pt
+                save_checkpoint(self.run_dir / "selected.pt", self._weights())
 
     def results(self) -> dict[str, Any]:
-        """Last epoch, validation-selected and best-on-test numbers, each labelled; the headline is never the last."""
+        """Last-epoch, validation-selected and best-on-test numbers, each labelled; best-on-test is no headline."""
         evaluated = [r for r in self.history if "test_spearman" in r]
         if not evaluated:
             return {"recipe": self.name, "epochs": self.epoch, "note": "no evaluated epoch"}
@@ -246,15 +248,23 @@ class Trainer:
         }
 
     # -- checkpoints ------------------------------------------------------------------------
-    def _state(self) -> dict[str, Any]:
-        rng = {"torch": torch.get_rng_state(), "data": self.generator.get_state()}
-        if torch.cuda.is_available():
-            rng["cuda"] = torch.cuda.get_rng_state_all()
+    def _weights(self) -> dict[str, Any]:
+        """What evaluation and inference need: the recipe, the weights, the epoch and its metrics."""
         return {
             "recipe": self.recipe,
             "name": self.name,
             "model": self.model.state_dict(),
             "epoch": self.epoch,
+            "metrics": self.history[-1] if self.history else {},
+        }
+
+    def _state(self) -> dict[str, Any]:
+        """Everything a resumed run needs to continue exactly where this one stopped."""
+        rng = {"torch": torch.get_rng_state(), "data": self.generator.get_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            **self._weights(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "scaler": self.scaler.state_dict(),
@@ -262,7 +272,6 @@ class Trainer:
             "history": self.history,
             "best": self.best,
             "train_time": self.train_time,
-            "metrics": self.history[-1] if self.history else {},
         }
 
     def _save(self, path: Path) -> None:

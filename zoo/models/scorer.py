@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
@@ -65,6 +66,15 @@ class Scorer(nn.Module):
             features[name], weights[name] = stream(inputs[stream.input], inputs.get(f"{stream.input}_mask"))
         out = self.head(self.fusion(features))
         return {**out, "weights": weights, "features": features}
+
+    def fit_input_stats(self, features: Mapping[str, Iterable[Any]]) -> list[str]:
+        """Fit each stream's ``input_norm`` on training features ``{input: [n_i, C] arrays}``; returns those fitted."""
+        fitted = []
+        for stream in self._stream_list():
+            if stream.input_norm is not None:
+                stream.input_norm.fit(features[stream.input])
+                fitted.append(stream.input)
+        return fitted
 
     def example_inputs(
         self, batch: int = 2, lengths: dict[str, int] | None = None, seed: int = 0, ragged: bool = False

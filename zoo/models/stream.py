@@ -10,6 +10,8 @@ from torch import Tensor, nn
 
 from registry import ATTENTION, BACKBONES, EMBEDDINGS, GRAPH_BUILDERS, GRAPH_LAYERS, MODELS
 
+from ..nn import FeatureNorm
+
 SKIPS = ("concat", "add", "none")
 
 
@@ -32,6 +34,7 @@ class Stream(nn.Module):
         attention: dict[str, Any] | None = None,
         backbone: dict[str, Any] | None = None,
         input: str | None = None,
+        input_norm: bool = False,
     ) -> None:
         super().__init__()
         if skip not in SKIPS:
@@ -45,6 +48,8 @@ class Stream(nn.Module):
         if in_dim is None:
             raise ValueError("stream: in_dim is unknown; give the scorer 'inputs: {name: width}' or a backbone")
         self.in_dim = in_dim
+        # Standardise the input features with statistics of the training set (see Scorer.fit_input_stats).
+        self.input_norm = FeatureNorm(in_dim) if input_norm else None
         self.embed = EMBEDDINGS.build(embed or {"type": "identity"}, in_dim=in_dim)
         # Embeddings that mix instances (convolutions, batch norm) take the mask to keep padding out.
         self._embed_takes_mask = "mask" in inspect.signature(self.embed.forward).parameters
@@ -74,6 +79,8 @@ class Stream(nn.Module):
         if mask is None:
             mask = torch.ones(feats.shape[:2], dtype=torch.bool, device=feats.device)
         keep = mask.unsqueeze(-1).to(feats.dtype)
+        if self.input_norm is not None:
+            feats = self.input_norm(feats) * keep
         z = (self.embed(feats, mask) if self._embed_takes_mask else self.embed(feats)) * keep
         if self.graph_layers is not None:
             h = self.graph_layers(z, self.graph(z, mask), mask) * keep

@@ -67,6 +67,8 @@ class InputPipeline:
     def batches(self, path: Path, batch_size: int, stats: dict[str, Any]) -> Iterator[Tensor]:
         """Batches of ready inputs from one video, streamed; fills ``stats`` (frames, instances, crops)."""
         before = dict(self.cropper.stats) if self.cropper is not None else None
+        if self.cropper is not None:
+            self.cropper.start_video()
         with VideoReader(path) as reader:
             frames = _counted(reader.iter_frames(self.sampler.fps), stats)
             pending: list[Tensor] = []
