@@ -44,3 +44,4 @@ def test_protocol_adapts_every_recipe(tmp_path: Path) -> None:
     rc = adapt(load_recipe("peers/gdlt"), proto, epochs=7, seed=3, out=tmp_path)
     assert rc["model"]["inputs"] == {"dynamic": 12} and rc["train"]["epochs"] == 7 and rc["train"]["seed"] == 3
     assert rc["data"]["root"] == str(data) and rc["eval"]["select"] == "val"
+    assert rc["model"]["streams"]["dynamic"]["input_norm"] is True  # one feature preprocessing for all

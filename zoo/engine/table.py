@@ -1,8 +1,9 @@
 """The zoo's results table: every selected recipe trained under one protocol, written to Markdown.
 
 One protocol for all: the same data and splits (the synthetic set by default, or a folder of
-RG-format features), the same seeds and the same epoch budget; each recipe keeps its own model,
-loss and optimiser. Reported per recipe: test Spearman of the validation-selected and the
+RG-format features), the same features, standardised per channel with training statistics
+(``input_norm``), the same seeds and the same epoch budget; each recipe keeps its own model, loss
+and optimiser. Reported per recipe: test Spearman of the validation-selected and the
 last-epoch model (mean and spread over seeds), relative L2, parameters, training time and the
 median time to score one video.
 """
@@ -85,6 +86,9 @@ def adapt(recipe: Mapping[str, Any], proto: Protocol, epochs: int, seed: int, ou
     if any(k in used for k in missing):
         return f"needs inputs {missing} that the data does not have"
     rc["model"]["inputs"] = {k: widths[k] for k in wanted if k in widths}
+    for stream in streams.values():  # the same feature preprocessing for all: standardised inputs
+        if stream and not stream.get("backbone"):
+            stream["input_norm"] = True
     rc["data"] = merge({}, proto.data)
     if proto.extract is not None:
         rc["extract"] = merge({}, proto.extract)
@@ -116,7 +120,7 @@ def run_table(
     out: str | Path = "runs/zoo_table",
 ) -> tuple[list[Row], Protocol]:
     """Train every recipe matching ``pattern`` (fnmatch on names) under one protocol."""
-    names = [n for n in list_recipes() if fnmatch.fnmatchcase(n, pattern) and n != protocol_recipe]
+    names = [n for n in list_recipes() if fnmatch.fnmatchcase(n, pattern)]
     proto = protocol(data, protocol_recipe)
     rows = []
     for name in names:
@@ -176,7 +180,8 @@ def markdown(rows: Sequence[Row], command: str, data: str, seeds: Sequence[int],
         "",
         f"- **When / where**: {time.strftime('%Y-%m-%d')}; {machine()}; {elapsed / 60:.0f} minutes in all.",
         f"- **Data**: {data}.",
-        f"- **Protocol**: every recipe keeps its own model, loss and optimiser; data, splits, features, seeds "
+        f"- **Protocol**: every recipe keeps its own model, loss and optimiser; data, splits, features "
+        "(standardised per channel with training statistics), seeds "
         f"({', '.join(map(str, seeds))}) and the epoch budget ({epochs}) are shared. Mean ± standard deviation "
         "over seeds.",
         "- **Columns**: test Spearman of the checkpoint chosen on the validation split (the headline) and of "
