@@ -309,3 +309,13 @@ def test_libraries_are_imported_only_when_a_backbone_is_built(module):
     names = [a.name for n in top if isinstance(n, ast.Import) for a in n.names]
     names += [n.module or "" for n in top if isinstance(n, ast.ImportFrom)]
     assert not [n for n in names if n.split(".")[0] in {"pytorchvideo", "timm"}]
+
+
+def test_zero_init_last_false_opens_every_residual_branch_of_a_random_network():
+    # Both libraries start the last norm of each residual branch at 0: a random network's blocks are off.
+    default = BACKBONES.build({"type": "ptv:x3d_xs"})
+    opened = BACKBONES.build({"type": "ptv:x3d_xs", "zero_init_last": False})
+    zeros = [n for n, p in default.named_parameters() if n.endswith("norm_c.weight") and not p.detach().any()]
+    assert zeros and not [n for n, p in opened.named_parameters() if n.endswith("weight") and not p.detach().any()]
+    timm_open = BACKBONES.build({"type": "timm:resnet18", "zero_init_last": False})
+    assert all(p.detach().any() for n, p in timm_open.named_parameters() if n.endswith("bn2.weight"))

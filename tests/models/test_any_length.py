@@ -51,3 +51,16 @@ def test_embedding_that_mixes_instances_keeps_padding_out() -> None:
             n = int(batch["dynamic_mask"][b].sum())
             alone = model({"dynamic": batch["dynamic"][b : b + 1, :n]})["score"]
             torch.testing.assert_close(together[b : b + 1], alone, atol=1e-5, rtol=1e-4)
+
+
+def test_input_norm_is_fitted_on_training_features_and_saved() -> None:
+    recipe = load_recipe("actionnet/synthetic", ["model.inputs={dynamic: 6, static: 4}"])
+    model = registry.build_model(recipe)
+    g = torch.Generator().manual_seed(0)
+    feats = {"dynamic": [torch.randn(7, 6, generator=g) * 0.01 + 3.0 for _ in range(5)], "static": [torch.randn(9, 4)]}
+    assert sorted(model.fit_input_stats(feats)) == ["dynamic", "static"]
+    norm = model.streams["dynamic"].input_norm
+    allx = torch.cat(feats["dynamic"])
+    torch.testing.assert_close(norm.mean, allx.mean(0))
+    torch.testing.assert_close(norm(allx).std(0, unbiased=False), torch.ones(6), atol=1e-4, rtol=0)
+    assert "streams.dynamic.input_norm.mean" in model.state_dict()  # checkpoints carry the statistics
