@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,25 +66,41 @@ def build_model(recipe: Mapping[str, Any]) -> torch.nn.Module:
     return MODELS.build(recipe["model"])
 
 
+def mismatches(
+    own: Mapping[str, torch.Tensor],
+    state: Mapping[str, torch.Tensor],
+    source: str,
+    target: str = "the model",
+    optional: Callable[[str], bool] = lambda key: False,
+    limit: int = 20,
+) -> list[str]:
+    """Lines naming the keys ``state`` lacks (unless ``optional``), has extra, or holds in another shape."""
+
+    def some(items: list[str]) -> str:
+        return ", ".join(items[:limit]) + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
+
+    missing = [k for k in own if k not in state and not optional(k)]
+    unexpected = [k for k in state if k not in own]
+    shapes = [
+        f"{k}: {tuple(state[k].shape)} in {source}, {tuple(own[k].shape)} in {target}"
+        for k in own
+        if k in state and tuple(own[k].shape) != tuple(state[k].shape)
+    ]
+    lines = []
+    if missing:
+        lines.append(f"  missing in {source} ({len(missing)}): {some(missing)}")
+    if unexpected:
+        lines.append(f"  not in {target} ({len(unexpected)}): {some(unexpected)}")
+    if shapes:
+        lines.append(f"  shape mismatches ({len(shapes)}): {some(shapes)}")
+    return lines
+
+
 def load_state(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
     """``load_state_dict(strict=True)`` with an error that lists every mismatching key and shape."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    shapes = [
-        f"{k}: {tuple(state_dict[k].shape)} in {source}, {tuple(own[k].shape)} in the model"
-        for k in own
-        if k in state_dict and tuple(own[k].shape) != tuple(state_dict[k].shape)
-    ]
-    if missing or unexpected or shapes:
-        lines = [f"{source} does not fit this model (was it saved from another recipe?)"]
-        if missing:
-            lines.append(f"  missing in {source} ({len(missing)}): {', '.join(missing[:20])}")
-        if unexpected:
-            lines.append(f"  not in the model ({len(unexpected)}): {', '.join(unexpected[:20])}")
-        if shapes:
-            lines.append("  shape mismatches:\n    " + "\n    ".join(shapes[:20]))
-        raise RecipeError("\n".join(lines))
+    lines = mismatches(model.state_dict(), state_dict, source)
+    if lines:
+        raise RecipeError("\n".join([f"{source} does not fit this model (was it saved from another recipe?)", *lines]))
     model.load_state_dict(state_dict, strict=True)
 
 

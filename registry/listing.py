@@ -29,7 +29,7 @@ def format_kind(reg: Registry, pattern: str | None = None) -> str:
     """One kind: its local components, and its namespaces (summarised unless the pattern reaches them)."""
     lines = [f"{reg.kind}: {reg.description}"]
     if pattern is None:
-        lines += _rows(reg.list("*")[: len(reg.names(namespaces=False))]) or ["  (none registered)"]
+        lines += _rows(reg.list("*", namespaces=False)) or ["  (none registered)"]
         for ns in reg.namespaces():
             lines.append(
                 f"  {ns.prefix}:<name>  {ns.description} ({len(ns.all_names())} names; "

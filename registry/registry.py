@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,19 +154,21 @@ class Registry:
             f"List them with: python tools/list.py {self.kind}"
         )
 
-    def list(self, pattern: str = "*") -> list[Entry]:
-        """Components whose name matches the fnmatch ``pattern`` (case-insensitive)."""
+    def list(self, pattern: str = "*", namespaces: bool = True) -> list[Entry]:
+        """Components whose name matches the fnmatch ``pattern`` (case-insensitive), namespaces included."""
         pat = pattern.lower()
         out = [
             Entry(n, _first_line(obj.__doc__), _where(obj))
             for n, obj in sorted(self._items.items())
             if fnmatch.fnmatchcase(n.lower(), pat)
         ]
-        for ns in self._namespaces.values():
+        for ns in self._namespaces.values() if namespaces else ():
             for n in ns.all_names():
                 full = f"{ns.prefix}:{n}"
                 if fnmatch.fnmatchcase(full.lower(), pat):
-                    out.append(Entry(full, ns.description, f"namespace {ns.prefix}:"))
+                    out.append(
+                        Entry(full, _first_line(ns.resolve(n).__doc__) or ns.description, f"namespace {ns.prefix}:")
+                    )
         return out
 
     def describe(self, name: str) -> str:
@@ -213,6 +215,34 @@ class Registry:
         return f"Registry({self.kind!r}, {len(self._items)} components, namespaces={list(self._namespaces)})"
 
 
+def wrapping_factory(
+    build: Callable[..., Any],
+    own: Sequence[inspect.Parameter],
+    wrapped: Callable[..., Any],
+    skip: Iterable[str],
+    doc: str,
+) -> Callable[..., Any]:
+    """``build(**kwargs)`` presented with ``own`` parameters plus ``wrapped``'s keyword arguments (minus ``skip``).
+
+    For namespaces that wrap another library's classes (``pyg:GATConv``): the registry then checks
+    a recipe's keys against the library's real arguments before anything is built.
+    """
+    skip = set(skip) | {"self"}
+    extra = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in inspect.signature(wrapped).parameters.values()
+        if p.name not in skip and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+
+    def factory(**kwargs: Any) -> Any:
+        return build(**kwargs)
+
+    factory.__signature__ = inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + extra)  # type: ignore[attr-defined]
+    factory.__doc__ = doc
+    factory.__name__ = factory.__qualname__ = getattr(wrapped, "__name__", "factory")
+    return factory
+
+
 def _signature(factory: Callable[..., Any]) -> tuple[list[str], bool, list[str]]:
     """(accepted keyword names, whether **kwargs is taken, required names)."""
     try:
@@ -230,4 +260,4 @@ def _signature(factory: Callable[..., Any]) -> tuple[list[str], bool, list[str]]
     return accepted, var_kw, required
 
 
-__all__ = ["Entry", "Namespace", "Registry", "close_matches"]
+__all__ = ["Entry", "Namespace", "Registry", "close_matches", "wrapping_factory"]

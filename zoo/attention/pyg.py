@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from registry import ATTENTION
+from registry.registry import wrapping_factory
 
 # How each is built: "plain" takes no size; "channels" takes in_channels or channels; "gate" gets a
 # gate network; "set" sizes by channels and needs sorted groups.
@@ -83,24 +84,13 @@ class PygReadout(nn.Module):
 def _factory(aggr: str) -> Any:
     import torch_geometric.nn.aggr as A
 
-    cls = getattr(A, aggr)
-
-    @functools.wraps(PygReadout, updated=())
-    def build(in_dim: int, out_dim: int | None = None, **kwargs: Any) -> PygReadout:
-        return PygReadout(aggr, in_dim, out_dim, **kwargs)
-
-    skip = {"self", "in_channels", "out_channels", "channels", "gate_nn", "nn", "local_nn", "global_nn", "kwargs"}
-    params = [
+    own = [
         inspect.Parameter("in_dim", inspect.Parameter.KEYWORD_ONLY, annotation=int),
         inspect.Parameter("out_dim", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=int | None),
-    ] + [
-        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-        for p in inspect.signature(cls.__init__).parameters.values()
-        if p.name not in skip and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
     ]
-    build.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    build.__doc__ = f"PyG {aggr} readout over the valid instances (no instance weights)."
-    return build
+    skip = {"in_channels", "out_channels", "channels", "gate_nn", "nn", "local_nn", "global_nn"}
+    doc = f"PyG {aggr} readout over the valid instances (no instance weights)."
+    return wrapping_factory(functools.partial(PygReadout, aggr), own, getattr(A, aggr).__init__, skip, doc)
 
 
 ATTENTION.add_namespace(

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from registry import ConfigError
+from registry.checkpoint import mismatches
 
 T = TypeVar("T")
 
@@ -163,23 +164,11 @@ class Backbone(nn.Module):
         own = net.state_dict()
         state = {k: v for k, v in state.items() if k in own or not k.startswith(self.classifier_keys)}
         # Old checkpoints predate BatchNorm's num_batches_tracked; it does not change the output.
-        missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
-        unexpected = [k for k in state if k not in own]
-        shapes = [
-            f"{k}: {tuple(state[k].shape)} in the file, {tuple(own[k].shape)} in {self.name}"
-            for k in own
-            if k in state and state[k].shape != own[k].shape
-        ]
-        if missing or unexpected or shapes:
-            lines = [f"weights file {str(path)!r} does not fit backbone {self.name} (saved from another model?)"]
-            if missing:
-                lines.append(f"  missing in the file ({len(missing)}): {_some(missing)}")
-            if unexpected:
-                lines.append(f"  not in {self.name} ({len(unexpected)}): {_some(unexpected)}")
-            if shapes:
-                lines.append(f"  shape mismatches ({len(shapes)}): {_some(shapes)}")
-            lines.append(f"  {self.name} expects keys like: {_some(list(own), 3)}")
-            raise ConfigError("\n".join(lines))
+        lines = mismatches(own, state, "the file", self.name, optional=lambda k: k.endswith("num_batches_tracked"))
+        if lines:
+            head = f"weights file {str(path)!r} does not fit backbone {self.name} (saved from another model?)"
+            tail = f"  {self.name} expects keys like: {_some(list(own), 3)}"
+            raise ConfigError("\n".join([head, *lines, tail]))
         net.load_state_dict(state, strict=False)
 
 

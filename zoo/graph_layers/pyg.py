@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from registry import GRAPH_LAYERS
+from registry.registry import wrapping_factory
 
 from ..graphs import InstanceGraph
 
@@ -46,7 +47,7 @@ SUPPORTED: dict[str, str] = {
     "GINConv": "nn",
 }
 _OWN_ARGS = ("in_dim", "out_dim")
-_SKIP = {"self", "in_channels", "out_channels", "nn", "kwargs", "args"}
+_SKIP = {"in_channels", "out_channels", "nn"}
 
 
 def _conv_class(name: str) -> type[nn.Module]:
@@ -95,20 +96,8 @@ def _factory(conv: str) -> Any:
     """A constructor whose signature shows the convolution's own keyword arguments."""
     cls = _conv_class(conv)
     own = [inspect.Parameter(a, inspect.Parameter.KEYWORD_ONLY, annotation=int) for a in _OWN_ARGS]
-    extra = [
-        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-        for p in inspect.signature(cls.__init__).parameters.values()
-        if p.name not in _SKIP and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-    ]
-
-    @functools.wraps(PygGraphLayer, updated=())
-    def build(**kwargs: Any) -> PygGraphLayer:
-        in_dim, out_dim = kwargs.pop("in_dim"), kwargs.pop("out_dim")
-        return PygGraphLayer(conv, in_dim, out_dim, **kwargs)
-
-    build.__signature__ = inspect.Signature(own + extra)  # type: ignore[attr-defined]
-    build.__doc__ = f"PyG {conv} over the instance graph. {(cls.__doc__ or '').strip().splitlines()[0]}"
-    return build
+    doc = f"PyG {conv} over the instance graph. {(cls.__doc__ or '').strip().splitlines()[0]}"
+    return wrapping_factory(functools.partial(PygGraphLayer, conv), own, cls.__init__, _SKIP, doc)
 
 
 GRAPH_LAYERS.add_namespace(
