@@ -80,9 +80,12 @@ class FeatureNorm(nn.Module):
         if n == 0:
             raise ValueError("FeatureNorm.fit: no instances to fit the statistics on")
         mean = total / n
-        var = (sq / n - mean * mean).clamp(min=0)
+        std = (sq / n - mean * mean).clamp(min=0).sqrt()
+        # A channel constant in training (a dead ReLU) must not turn a small change at test time into a
+        # huge value: floor every spread at a hundredth of the typical one.
+        floor = max(float(std.median()) * 1e-2, self.eps)
         self.mean.copy_(mean.to(self.mean.dtype))
-        self.std.copy_(var.sqrt().clamp(min=self.eps).to(self.std.dtype))
+        self.std.copy_(std.clamp(min=floor).to(self.std.dtype))
 
     def forward(self, x: Tensor) -> Tensor:
         return (x - self.mean) / self.std

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+import zoo
 from registry import DATASETS
+from tools.predict import main as predict_tool
 
 EXTRACT = {
     "seed": 0,
@@ -43,6 +46,31 @@ def test_renders_extracts_and_loads_then_reuses_the_cache(tmp_path: Path) -> Non
     again = build(tmp_path)  # everything cached: no video re-rendered, no feature re-extracted
     assert {p: p.stat().st_mtime_ns for p in features.rglob("*.npy")} == stamp
     assert again.test.names == data.test.names
+
+
+def test_from_raw_video_to_a_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's path at toy size: render, extract, train, then score a video file with tools/predict.py."""
+    overrides = [
+        f"data.root={tmp_path / 'data'}",
+        "data.videos=6",
+        "data.duration=3.0",
+        "data.size=64",
+        "data.val_fraction=0.25",
+        f"extract={json.dumps(EXTRACT)}",
+        "train.epochs=2",
+        f"run.out={tmp_path / 'runs'}",
+        "run.tensorboard=false",
+        "run.progress=false",
+    ]
+    results = zoo.engine.train("actionnet/synthetic", overrides)
+    capsys.readouterr()  # the run's table
+    checkpoint = Path(results["run_dir"]) / "selected.pt"
+    video = tmp_path / "data" / "render" / "videos" / "Synth_001.mp4"
+    assert predict_tool(["--checkpoint", str(checkpoint), str(video), "--json", "--plot-dir", str(tmp_path)]) == 0
+    (scored,) = json.loads(capsys.readouterr().out)
+    assert scored["name"] == "Synth_001" and 0 < scored["score"] < 25
+    assert len(scored["weights"]["dynamic"]) == 3 and abs(sum(scored["weights"]["dynamic"]) - 1) < 1e-5
+    assert (tmp_path / "Synth_001_attention.png").is_file()
 
 
 def test_needs_an_extract_section(tmp_path: Path) -> None:

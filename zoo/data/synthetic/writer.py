@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -96,7 +97,9 @@ def make_synthetic(
             job(i)
             done = _report(progress, done + 1, len(todo))
     else:
-        with ProcessPoolExecutor(max_workers=n_workers) as pool:
+        # spawn, not fork: a process that already runs threads (torch's pools, a decoder) can deadlock a forked child
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=spawn) as pool:
             for _ in pool.map(job, todo, chunksize=1):
                 done = _report(progress, done + 1, len(todo))
 
