@@ -12,7 +12,9 @@ from tools.zoo_table import main as table_main
 from zoo.engine.table import adapt, protocol
 
 
-def test_table_from_a_feature_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_from_a_feature_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = make_feature_set(tmp_path / "features", n_train=32, n_test=12)
     monkeypatch.chdir(tmp_path)  # runs/ goes here
     out = tmp_path / "RESULTS.md"
@@ -35,6 +37,19 @@ def test_table_from_a_feature_folder(tmp_path: Path, monkeypatch: pytest.MonkeyP
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1].endswith(" M") and "±" in cells[2] and "±" in cells[3]  # two seeds: mean ± sd
     assert float(cells[6]) > 0  # inference time was measured
+
+    # An interrupted table loses nothing: finished (recipe, seed) cells are kept, and the same table comes back
+    capsys.readouterr()
+    import zoo.engine.table as table
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a finished cell was trained again")
+
+    monkeypatch.setattr(table, "Trainer", no_training)
+    out.unlink()
+    assert table_main(argv) == 0
+    assert capsys.readouterr().out.count("kept from an earlier run") == 2
+    assert next(line for line in out.read_text().splitlines() if line.startswith("| actionnet/no_graph")) == row
 
 
 def test_protocol_adapts_every_recipe(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ median time to score one video.
 from __future__ import annotations
 
 import fnmatch
+import json
 import platform
 import statistics
 import time
@@ -130,17 +131,47 @@ def run_table(
             if isinstance(rc, str):
                 row.note = rc
                 break
-            trainer = Trainer(rc, Path(out) / name / f"seed{seed}", name=name, progress=False)
-            result = trainer.fit()
-            row.parameters = result["parameters"]
-            row.selected.append(result["spearman"])
-            row.last.append(result["last"]["test_spearman"])
-            row.relative_l2.append(result["relative_l2"])
-            row.train_seconds.append(result["train_seconds"])
-            row.infer_ms.append(inference_ms(trainer))
-            print(f"{name} seed {seed}: Spearman {result['spearman']:.3f} ({result['headline']})", flush=True)
+            folder = Path(out) / name / f"seed{seed}"
+            cell = _cached_cell(folder, rc)
+            if cell is None:
+                trainer = Trainer(rc, folder, name=name, progress=False)
+                result = trainer.fit()
+                cell = {
+                    "parameters": result["parameters"],
+                    "selected": result["spearman"],
+                    "last": result["last"]["test_spearman"],
+                    "relative_l2": result["relative_l2"],
+                    "train_seconds": result["train_seconds"],
+                    "infer_ms": inference_ms(trainer),
+                    "headline": result["headline"],
+                }
+                folder.mkdir(parents=True, exist_ok=True)
+                write_atomic(folder / CELL_FILE, json.dumps({"recipe": _as_json(rc), "cell": cell}, indent=1))
+                how = ""
+            else:
+                how = ", kept from an earlier run"
+            row.parameters = cell["parameters"]
+            for key in ("selected", "last", "relative_l2", "train_seconds", "infer_ms"):
+                getattr(row, key).append(cell[key])
+            print(f"{name} seed {seed}: Spearman {cell['selected']:.3f} ({cell['headline']}{how})", flush=True)
         rows.append(row)
     return rows, proto
+
+
+CELL_FILE = "table_cell.json"  # one finished (recipe, seed) of the table: an interrupted table resumes from these
+
+
+def _cached_cell(folder: Path, rc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The result kept in ``folder`` by an earlier run of exactly this resolved recipe, else None."""
+    try:
+        kept = json.loads((folder / CELL_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return kept.get("cell") if kept.get("recipe") == _as_json(rc) else None
+
+
+def _as_json(rc: Mapping[str, Any]) -> Any:
+    return json.loads(json.dumps(rc, default=str))  # compared as it is stored
 
 
 def _mean_sd(values: Sequence[float], digits: int = 3) -> str:
