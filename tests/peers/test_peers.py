@@ -8,9 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-import registry
 import zoo
-from registry import ATTENTION, EMBEDDINGS, GRAPH_LAYERS, HEADS, LOSSES, list_recipes, load_checkpoint, load_recipe
+from registry import ATTENTION, EMBEDDINGS, GRAPH_LAYERS, HEADS, LOSSES, list_recipes, load_checkpoint
 from tests.engine.helpers import DIMS, make_feature_set
 from zoo.attention.multiscale_lstm import lstm_scan
 from zoo.graphs import InstanceGraph
@@ -201,23 +200,7 @@ def test_peer_recipes_are_there() -> None:
     assert {"peers/mean_pool", "peers/ms_lstm", "peers/gdlt", "peers/usdl", "peers/actionnet_gdlt"} <= set(PEERS)
 
 
-@pytest.mark.parametrize("name", PEERS)
-def test_peer_recipe_scores_each_video_as_if_alone(name: str) -> None:
-    """Like tests/models/test_any_length.py, for multi-row weights [B, H, N] too."""
-    torch.manual_seed(0)
-    model = registry.build_model(load_recipe(name)).eval()
-    batch = model.example_inputs(batch=3, lengths={k: 11 for k in model.inputs}, seed=3, ragged=True)
-    with torch.no_grad():
-        together = model(batch)
-        for b in range(3):
-            alone = {k: batch[k][b : b + 1, : int(batch[f"{k}_mask"][b].sum())] for k in model.inputs}
-            single = model(alone)
-            torch.testing.assert_close(together["score"][b : b + 1], single["score"], atol=1e-5, rtol=1e-4)
-            for stream, w in single["weights"].items():
-                if w is not None:
-                    n = w.shape[-1]
-                    torch.testing.assert_close(together["weights"][stream][b : b + 1, ..., :n], w, atol=1e-5, rtol=1e-4)
-                    assert together["weights"][stream][b, ..., n:].abs().sum() == 0
+# Each peer recipe scoring a padded batch as each video alone: tests/models/test_any_length.py (every recipe).
 
 
 TINY: dict[str, list[str]] = {
