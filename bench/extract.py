@@ -111,15 +111,38 @@ def bench_memory(args: argparse.Namespace, short: Path, long: Path) -> dict[str,
     return out
 
 
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _reset_peak() -> bool:
+    """Start a new peak-RSS window (Linux: writing 5 to clear_refs resets VmHWM to the current RSS)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
 def child_memory(args: argparse.Namespace) -> None:
     extractor = Extractor(extract_config(args.batch_size), args.device)
-    built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
-    features = extractor.video(args.child_memory)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Without a reset, the peak of building the backbones would hide what extraction itself needs.
+    if _reset_peak():
+        built = _status_kb("VmRSS")
+        start = time.perf_counter()
+        features = extractor.video(args.child_memory)
+        peak, how = _status_kb("VmHWM"), "VmHWM since the backbones were built"
+    else:
+        built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        features = extractor.video(args.child_memory)
+        peak, how = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss of the whole process"
     instances = {k: len(v) for k, v in features.items()}
     seconds = time.perf_counter() - start
-    print(json.dumps({"built_kb": built, "peak_kb": peak, "instances": instances, "seconds": seconds}))
+    print(json.dumps({"built_kb": built, "peak_kb": peak, "how": how, "instances": instances, "seconds": seconds}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_memory:
             long = make_videos(work / "long", 1, args.seconds * args.long_factor, args.size, args.fps)[0]
             m = bench_memory(args, videos[0], long)
+            print(f"peak RSS measured as {m['short']['how']}")
             print(f"{'peak RSS':10s} {'video s':>8s} {'instances':>22s} {'built MiB':>10s} {'peak MiB':>9s} {'s':>6s}")
             for label, seconds in (("short", args.seconds), ("long", args.seconds * args.long_factor)):
                 x = m[label]
