@@ -2,10 +2,10 @@
 
 python bench/extract.py                                  # 4 synthetic 20 s 128x128 videos, 3 repeats, CPU
 python bench/extract.py --threads 2 --repeats 5          # torch threads of the backbone (main) thread
-python bench/extract.py --device cuda --skip-memory --decode-workers 4
+python bench/extract.py --device cuda --skip-memory
 
 Speed: the same instances go through (a) ``Extractor.stream`` (decode, sample, crop and transform in
-background threads, ``--decode-workers`` per input, backbones in this one) and (b) the backbones alone, on batches decoded and
+a background thread, backbones in this one) and (b) the backbones alone, on batches decoded and
 transformed beforehand, with the same batch size and threads. The target is (a) <= 1.1 x (b).
 Memory: the peak RSS of a fresh process extracting a short video and one ``--long-factor`` times
 longer (target: <= 1.2 x). Backbones (random init): ``ptv:x3d_xs`` on 4-frame 64x64 clips at 5 fps,
@@ -31,11 +31,10 @@ import zoo  # noqa: F401  (registers the components)
 from zoo.data.extract import Extractor
 
 
-def extract_config(batch_size: int, decode_workers: int = 1) -> dict[str, Any]:
+def extract_config(batch_size: int) -> dict[str, Any]:
     return {
         "seed": 0,
         "batch_size": batch_size,
-        "decode_workers": decode_workers,
         "inputs": {
             "dynamic": {
                 "sampler": {"type": "clips", "length": 4, "fps": 5.0},
@@ -67,7 +66,7 @@ def timed(fn: Any) -> float:
 
 
 def bench_speed(args: argparse.Namespace, videos: list[Path]) -> dict[str, Any]:
-    extractor = Extractor(extract_config(args.batch_size, args.decode_workers), args.device)
+    extractor = Extractor(extract_config(args.batch_size), args.device)
     for _ in extractor.stream(videos[:1]):  # first calls build the oneDNN / cuDNN kernels
         pass
 
@@ -156,7 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=16, help="instances per backbone call (default 16)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats; medians are reported (default 3)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads of the backbones (default torch's)")
-    parser.add_argument("--decode-workers", type=int, default=1, help="videos decoded at once per input (default 1)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the videos (default: a temp folder)")
     parser.add_argument("--skip-speed", action="store_true")
@@ -173,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         videos = make_videos(work / "short", args.videos, args.seconds, args.size, args.fps)
         print(
             f"{len(videos)} videos of {args.seconds:g} s, {args.size}x{args.size} at {args.fps:g} fps; "
-            f"batch {args.batch_size}; device {args.device}; torch threads {torch.get_num_threads()}; "
-            f"decode workers per input {args.decode_workers}"
+            f"batch {args.batch_size}; device {args.device}; torch threads {torch.get_num_threads()}"
         )
         if not args.skip_speed:
             r = bench_speed(args, videos)

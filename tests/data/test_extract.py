@@ -162,26 +162,6 @@ def test_failures_are_reported_and_the_tool_exits_nonzero(
     assert set(read_manifest(out)["failed"]) == {"corrupt", "empty", "truncated", "short"}
 
 
-def test_decode_workers_change_nothing_but_the_speed(full_run: tuple[Path, Any], videos: Path, tmp_path: Path) -> None:
-    """Videos decoded by 2 threads per input, taking turns, a broken one in the middle: same files, same order."""
-    folder = tmp_path / "videos"
-    folder.mkdir()
-    for name in SECONDS:
-        shutil.copy(videos / f"{name}.mp4", folder / f"{name}.mp4")
-    (folder / "b_broken.mp4").write_bytes(b"\x00not a video" * 64)  # index 2 of 4: worker 0, after worker 1 sent b
-    out = tmp_path / "out"
-    report = extract_features({**CFG, "decode_workers": 2}, sorted(folder.glob("*.mp4")), out, progress=False)
-    assert report.done == ["a", "b", "c"] and list(report.failed) == ["b_broken"]
-    full = load_all(full_run[0])
-    assert load_all(out).keys() == full.keys()
-    for key, arr in load_all(out).items():
-        np.testing.assert_array_equal(arr, full[key])
-    assert report.croppers["static"] == full_run[1].croppers["static"]  # every worker's crops are counted
-    assert resolve_config({**CFG, "decode_workers": 4})["decode_workers"] == 4
-    with pytest.raises(ConfigError, match="decode_workers must be a positive integer"):
-        resolve_config({**CFG, "decode_workers": 0})
-
-
 def test_tool_without_extract_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     recipe = tmp_path / "no_extract.yaml"
     recipe.write_text(yaml.safe_dump({"model": {"type": "scorer"}}))

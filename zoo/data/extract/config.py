@@ -5,7 +5,6 @@
     extract:
       seed: 0              # torch seed before building each backbone (random-init backbones repeat)
       batch_size: 16       # instances per backbone call
-      decode_workers: 1    # videos decoded at once per input (more where the backbones wait for decoding)
       inputs:              # one entry per model input; its features go to <out>/<input>/<video>.npy
         dynamic: {sampler: {type: clips, length: 16, fps: 5.0}, backbone: {type: "ptv:i3d_r50"}}
         static:
@@ -24,11 +23,11 @@ from typing import Any
 from registry import ConfigError
 from registry.errors import did_you_mean
 
-TOP_KEYS = {"seed": 0, "batch_size": 16, "decode_workers": 1, "inputs": None}
+TOP_KEYS = {"seed": 0, "batch_size": 16, "inputs": None}
 INPUT_KEYS = {"sampler": None, "backbone": None, "cropper": None, "size": None}
 REQUIRED_INPUT_KEYS = ("sampler", "backbone")
 # Keys that change only the speed, not the features: a resumed run may change them.
-SPEED_KEYS = ("batch_size", "decode_workers")
+SPEED_KEYS = ("batch_size",)
 
 EXAMPLE = """extract:
   seed: 0
@@ -51,9 +50,8 @@ def resolve_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     out = {k: copy.deepcopy(cfg.get(k, default)) for k, default in TOP_KEYS.items()}
     if not isinstance(out["seed"], int) or isinstance(out["seed"], bool):
         raise ConfigError(f"extract.seed must be an integer, got {out['seed']!r}")
-    for key in ("batch_size", "decode_workers"):
-        if not isinstance(out[key], int) or isinstance(out[key], bool) or out[key] < 1:
-            raise ConfigError(f"extract.{key} must be a positive integer, got {out[key]!r}")
+    if not isinstance(out["batch_size"], int) or out["batch_size"] < 1:
+        raise ConfigError(f"extract.batch_size must be a positive integer, got {out['batch_size']!r}")
     inputs = out["inputs"]
     if not isinstance(inputs, Mapping) or not inputs:
         raise ConfigError(f"extract.inputs must map each model input to its sampler and backbone, e.g.\n{EXAMPLE}")

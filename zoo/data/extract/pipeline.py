@@ -1,12 +1,10 @@
 """From video files to per-instance features: decode -> sample -> crop -> transform -> backbone.
 
-Background threads decode, sample, crop and transform (PyAV, OpenCV, numpy and torch release the
-GIL) into bounded queues of ready batches, while the calling thread runs the backbones; so decoding
-overlaps the backbones, and at most ``prefetch`` batches per queue wait in memory however long the
-video is. The threads run ahead across videos, so the backbones never wait at a video's start
-either. ``decode_workers`` threads per input take the videos in turn (worker ``w`` decodes videos
-``w, w + W, ...``): where the backbones are fast (a GPU) decoding is what bounds the speed, and more
-workers divide it; the features do not depend on their number.
+One background thread per input decodes, samples, crops and transforms (PyAV, OpenCV, numpy and
+torch release the GIL) into its own bounded queue of ready batches, while the calling thread runs
+the backbones; so decoding overlaps the backbones, and at most ``prefetch`` batches per input wait
+in memory however long the video is. The threads run ahead across videos, so the backbones never
+wait at a video's start either.
 
 Each input decodes the video in its own pass: simpler than sharing one decode between samplers
 that ask for different frame rates (clips at 5 fps, key frames with context at 10 fps), and the
@@ -57,21 +55,6 @@ class InputPipeline:
     backbone: Backbone
     spec: InputSpec  # the backbone's input spec with the recipe's size override applied
     transform: Callable[[np.ndarray], Tensor]
-    cropper_cfg: Mapping[str, Any] | None = None
-
-    def worker(self) -> InputPipeline:
-        """A copy for another decoding thread: the same backbone, its own cropper (croppers keep per-video state)."""
-        if self.cropper is None:
-            return self
-        cropper = _build(CROPPERS, self.cropper_cfg, f"extract.inputs.{self.name}.cropper")
-        return dataclasses.replace(self, cropper=cropper)
-
-    def absorb(self, other: InputPipeline) -> None:
-        """Add a worker copy's cropper statistics to this input's."""
-        if self.cropper is not None and other.cropper is not None and other.cropper is not self.cropper:
-            self.cropper.frames += other.cropper.frames
-            self.cropper.fallbacks += other.cropper.fallbacks
-            self.cropper.kept += other.cropper.kept
 
     def prepare(self, frames: np.ndarray) -> Tensor:
         """One instance's frames uint8 [T, H, W, 3] (key frame last) -> the backbone's input for it."""
@@ -144,7 +127,7 @@ def build_input(name: str, entry: Mapping[str, Any], seed: int, device: torch.de
         )
     backbone.requires_grad_(False)
     backbone.eval()
-    return InputPipeline(name, sampler, cropper, backbone.to(device), spec, transform_for(spec), entry["cropper"])
+    return InputPipeline(name, sampler, cropper, backbone.to(device), spec, transform_for(spec))
 
 
 def _build(registry: Any, cfg: Mapping[str, Any] | None, where: str) -> Any:
@@ -186,7 +169,6 @@ class Extractor:
         self.config = resolve_config(extract_cfg)
         self.device = torch.device(device)
         self.batch_size = self.config["batch_size"]
-        self.decode_workers = self.config["decode_workers"]
         self.prefetch = max(1, int(prefetch))
         self.inputs = {
             name: build_input(name, entry, self.config["seed"], self.device)
@@ -214,25 +196,18 @@ class Extractor:
         """
         videos = [Path(v) for v in videos]
         stop = threading.Event()
-        n_workers = max(1, min(self.decode_workers, len(videos)))
-        # One queue per (input, worker); worker w decodes videos w, w + n_workers, ... in order.
-        queues: dict[tuple[str, int], queue.Queue[tuple[str, int, Any]]] = {
-            (n, w): queue.Queue(self.prefetch) for n in self.inputs for w in range(n_workers)
-        }
-        pipelines = {
-            (n, w): inp if w == 0 else inp.worker() for n, inp in self.inputs.items() for w in range(n_workers)
-        }
+        queues: dict[str, queue.Queue[tuple[str, int, Any]]] = {n: queue.Queue(self.prefetch) for n in self.inputs}
         # Reading the count first also fixes this thread's own OpenMP team size before the producers
         # lower the global default (a thread takes the default at its first parallel op).
         threads = torch.get_num_threads()
         producers = [
             threading.Thread(
                 target=self._produce,
-                args=(pipelines[key], videos, key[1], n_workers, queues[key], stop, threads),
-                name=f"extract-{key[0]}-{key[1]}",
+                args=(inp, videos, queues[name], stop, threads),
+                name=f"extract-{name}",
                 daemon=True,  # an interrupted caller must not wait for them
             )
-            for key in queues
+            for name, inp in self.inputs.items()
         ]
         for producer in producers:
             producer.start()
@@ -243,7 +218,7 @@ class Extractor:
                 for name in self.inputs:
                     parts: list[np.ndarray] = []
                     while True:
-                        kind, at, payload = queues[name, index % n_workers].get()
+                        kind, at, payload = queues[name].get()
                         if kind == "fatal":
                             raise payload
                         assert at == index, f"input {name!r} sent video {at} while video {index} was due"
@@ -273,9 +248,6 @@ class Extractor:
                 time.sleep(0.01)
             for producer in producers:
                 producer.join()
-            for (name, w), inp in pipelines.items():
-                if w:
-                    self.inputs[name].absorb(inp)
 
     def _forward(self, name: str, batch: Tensor, path: Path | None) -> np.ndarray:
         backbone = self.inputs[name].backbone
@@ -290,30 +262,20 @@ class Extractor:
         return out.float().cpu().numpy()
 
     def _produce(
-        self,
-        inp: InputPipeline,
-        videos: list[Path],
-        first: int,
-        step: int,
-        ready: queue.Queue,
-        stop: threading.Event,
-        threads: int,
+        self, inp: InputPipeline, videos: list[Path], ready: queue.Queue, stop: threading.Event, threads: int
     ) -> None:
-        """One decoding thread of an input: batches of videos ``first, first + step, ...``, each closed by
-        "done" or "failed".
+        """One input's thread: its batches of every video, each video closed by "done" or "failed".
 
         Its torch ops (resizing) run on one thread: a second OpenMP team beside the backbone's
         oversubscribes the cores, and on a busy 2-core machine made extraction 3-30x slower.
         """
         torch.set_num_threads(1)  # this thread's team; also the default for threads started meanwhile
         try:
-            self._produce_input(inp, videos, first, step, ready, stop)
+            self._produce_input(inp, videos, ready, stop)
         finally:
             torch.set_num_threads(threads)  # give the default back (this thread ends here)
 
-    def _produce_input(
-        self, inp: InputPipeline, videos: list[Path], first: int, step: int, ready: queue.Queue, stop: threading.Event
-    ) -> None:
+    def _produce_input(self, inp: InputPipeline, videos: list[Path], ready: queue.Queue, stop: threading.Event) -> None:
         pin = self.device.type == "cuda"  # pinned memory lets the copy to the GPU run asynchronously
 
         def put(item: tuple[str, int, Any]) -> bool:
@@ -326,8 +288,7 @@ class Extractor:
             return False
 
         try:
-            for index in range(first, len(videos), step):
-                path = videos[index]
+            for index, path in enumerate(videos):
                 stats: dict[str, Any] = {"frames": 0, "instances": 0}
                 try:
                     for batch in inp.batches(path, self.batch_size, stats):
