@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -261,6 +264,26 @@ def test_tool_takes_rank_and_world_from_the_environment(
     assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.npy")) == ["dynamic/b.npy", "static/b.npy"]
     assert not (out / "extract.json").exists()  # only rank 0 writes the manifest
     assert (out / "extract.rank1.json").exists()
+
+
+def test_two_ranks_under_torchrun_make_the_full_run(full_run: tuple[Path, Any], videos: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump({"extract": CFG}))
+    out = tmp_path / "out"
+    root = Path(__file__).resolve().parents[2]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29741"]
+    tool = ["tools/extract_features.py", str(recipe), "--videos", str(videos), "--out", str(out), "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([*torchrun, *tool], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    full = load_all(full_run[0])
+    assert load_all(out).keys() == full.keys()
+    for key, arr in load_all(out).items():
+        np.testing.assert_allclose(arr, full[key], rtol=0, atol=1e-6)
+    manifest = read_manifest(out)
+    assert set(manifest["videos"]) == set(SECONDS) and manifest["failed"] == {}
+    shares = [sorted(json.loads((out / f"extract.rank{r}.json").read_text())["videos"]) for r in (0, 1)]
+    assert shares == [["a", "c"], ["b"]]  # each process took its own share, none did it all
 
 
 def test_memory_is_bounded(make_video: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
