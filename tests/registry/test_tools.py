@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -43,3 +47,17 @@ def test_recipe_prints_the_resolved_recipe(capsys: pytest.CaptureFixture[str]) -
     assert "actionnet/base" in capsys.readouterr().out.split()
     assert recipe_main(["actionnet/gta"]) == 2
     assert "Did you mean: 'actionnet/gat'" in capsys.readouterr().err
+
+
+def test_external_zoos_import_without_torch_warnings() -> None:
+    """fvcore (under pytorchvideo) and PyG script functions at import; torch's FutureWarning must not reach users."""
+    code = (
+        "import zoo\n"
+        "from registry import BACKBONES, GRAPH_LAYERS\n"
+        "BACKBONES.build({'type': 'ptv:x3d_xs'})\n"
+        "GRAPH_LAYERS.build({'type': 'pyg:GATConv'}, in_dim=4, out_dim=4)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-W", "error::FutureWarning", "-c", code]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "FutureWarning" not in done.stderr, done.stderr

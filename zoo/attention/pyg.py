@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from registry import ATTENTION
 from registry.registry import wrapping_factory
+from zoo.imports import import_quietly
 
 # How each is built: "plain" takes no size; "channels" takes in_channels or channels; "gate" gets a
 # gate network; "set" sizes by channels and needs sorted groups.
@@ -42,7 +43,7 @@ class PygReadout(nn.Module):
 
     def __init__(self, aggr: str, in_dim: int, out_dim: int | None = None, **kwargs: Any) -> None:
         super().__init__()
-        import torch_geometric.nn.aggr as A
+        A = import_quietly("torch_geometric.nn.aggr")
 
         cls = getattr(A, aggr)
         style = SUPPORTED[aggr]
@@ -82,7 +83,7 @@ class PygReadout(nn.Module):
 
 
 def _factory(aggr: str) -> Any:
-    import torch_geometric.nn.aggr as A
+    A = import_quietly("torch_geometric.nn.aggr")
 
     own = [
         inspect.Parameter("in_dim", inspect.Parameter.KEYWORD_ONLY, annotation=int),

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from registry import BACKBONES
+from zoo.imports import import_quietly
 
 from .base import Backbone, InputSpec, check_sources, download_pretrained
 
@@ -142,8 +143,7 @@ def _checkpoint_url(name: str) -> str | None:
     """The URL pytorchvideo downloads ``name`` from, for the error message when it cannot."""
     import importlib
 
-    from pytorchvideo.models import hub
-
+    hub = import_quietly("pytorchvideo.models.hub")
     module = importlib.import_module(getattr(hub, name).__module__)
     urls = getattr(module, "checkpoint_paths", None) or getattr(module, "_checkpoint_paths", {})
     return urls.get(name)
@@ -165,7 +165,7 @@ class PtvBackbone(Backbone):
             raise ValueError(f"unknown pytorchvideo model {name!r}; known: {', '.join(PTV_MODELS)}")
         full_name = f"ptv:{name}"
         check_sources(full_name, pretrained, weights)
-        from pytorchvideo.models import hub
+        hub = import_quietly("pytorchvideo.models.hub")
 
         build = functools.partial(getattr(hub, name), pretrained=pretrained)
         net = download_pretrained(full_name, build, _checkpoint_url(name)) if pretrained else build()

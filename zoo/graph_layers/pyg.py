@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from registry import GRAPH_LAYERS
 from registry.registry import wrapping_factory
+from zoo.imports import import_quietly
 
 from ..graphs import InstanceGraph
 
@@ -51,7 +52,7 @@ _SKIP = {"in_channels", "out_channels", "nn"}
 
 
 def _conv_class(name: str) -> type[nn.Module]:
-    import torch_geometric.nn as pyg_nn
+    pyg_nn = import_quietly("torch_geometric.nn")
 
     return getattr(pyg_nn, name)
 

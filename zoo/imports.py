@@ -1,0 +1,18 @@
+"""Importing the external zoos (pytorchvideo, PyG) without a warning users can do nothing about."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from types import ModuleType
+
+
+def import_quietly(name: str) -> ModuleType:
+    """``importlib.import_module(name)``, silencing only torch's deprecation of ``torch.jit.script``.
+
+    fvcore (under pytorchvideo) and PyG script functions at import time, so every command would print
+    torch's FutureWarning about it; the filter holds during the import only, never for the user's own calls.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
+        return importlib.import_module(name)
