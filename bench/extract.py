@@ -130,16 +130,12 @@ def _reset_peak() -> bool:
 def child_memory(args: argparse.Namespace) -> None:
     extractor = Extractor(extract_config(args.batch_size), args.device)
     # Without a reset, the peak of building the backbones would hide what extraction itself needs.
-    if _reset_peak():
-        built = _status_kb("VmRSS")
-        start = time.perf_counter()
-        features = extractor.video(args.child_memory)
-        peak, how = _status_kb("VmHWM"), "VmHWM since the backbones were built"
-    else:
-        built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        start = time.perf_counter()
-        features = extractor.video(args.child_memory)
-        peak, how = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss of the whole process"
+    reset = _reset_peak()
+    built = _status_kb("VmRSS") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    features = extractor.video(args.child_memory)
+    peak = _status_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    how = "VmHWM since the backbones were built" if reset else "ru_maxrss of the whole process"
     instances = {k: len(v) for k, v in features.items()}
     seconds = time.perf_counter() - start
     print(json.dumps({"built_kb": built, "peak_kb": peak, "how": how, "instances": instances, "seconds": seconds}))

@@ -14,9 +14,11 @@ import argparse
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import zoo  # noqa: F401  (registers the components)
-from zoo.engine.table import markdown, run_table, write_table
+from zoo.engine.runlog import write_atomic
+from zoo.engine.table import markdown, run_table
 from zoo.errors import USER_ERRORS
 
 
@@ -39,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     text = markdown(rows, command.strip(), proto.description, seeds, args.epochs, time.time() - tic)
-    path = write_table(args.out, text)
-    print(f"wrote {path}")
+    write_atomic(Path(args.out), text)
+    print(f"wrote {args.out}")
     return 0
 
 

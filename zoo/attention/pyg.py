@@ -15,7 +15,8 @@ from torch import Tensor, nn
 
 from registry import ATTENTION
 from registry.registry import wrapping_factory
-from zoo.imports import import_quietly
+
+from ..imports import import_quietly
 
 # How each is built: "plain" takes no size; "channels" takes in_channels or channels; "gate" gets a
 # gate network; "set" sizes by channels and needs sorted groups.

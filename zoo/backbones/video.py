@@ -20,8 +20,8 @@ import torch
 from torch import Tensor, nn
 
 from registry import BACKBONES
-from zoo.imports import import_quietly
 
+from ..imports import import_quietly
 from .base import Backbone, InputSpec, check_sources, download_pretrained
 
 KINETICS_MEAN = (0.45, 0.45, 0.45)

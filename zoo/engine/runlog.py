@@ -16,6 +16,8 @@ from registry import dump_recipe
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
+    """``data`` at ``path`` (its folder made if needed) through a temp file: never a half-written ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{path.name}")
     tmp.write_bytes(data.encode() if isinstance(data, str) else data)
     os.replace(tmp, path)

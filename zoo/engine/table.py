@@ -145,7 +145,6 @@ def run_table(
                     "infer_ms": inference_ms(trainer),
                     "headline": result["headline"],
                 }
-                folder.mkdir(parents=True, exist_ok=True)
                 write_atomic(folder / CELL_FILE, json.dumps({"recipe": _as_json(rc), "cell": cell}, indent=1))
                 how = ""
             else:
@@ -235,10 +234,3 @@ def markdown(rows: Sequence[Row], command: str, data: str, seeds: Sequence[int],
     if skipped:
         lines += ["", "Not run on this data: " + "; ".join(f"`{r.recipe}` ({r.note})" for r in skipped) + "."]
     return "\n".join(lines) + "\n"
-
-
-def write_table(path: str | Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text)
-    return path

@@ -17,9 +17,9 @@ from torch import Tensor, nn
 
 from registry import GRAPH_LAYERS
 from registry.registry import wrapping_factory
-from zoo.imports import import_quietly
 
 from ..graphs import InstanceGraph
+from ..imports import import_quietly
 
 # How each supported convolution is constructed: "channels" = (in_channels, out_channels, ...);
 # "heads" = like channels but out_channels is per head when concat=True; "nn" = takes an MLP.
