@@ -1,65 +1,41 @@
-"""The generic machinery of the zoo: registries, recipes, checkpoints, export.
+"""The generic machinery of the zoo: registries, recipes, typed sections, checkpoints, export, files.
 
-Nothing here knows about action quality assessment; ``zoo`` fills the registries.
+Nothing here knows about action quality assessment: a zoo creates its kinds (``Registry``),
+declares them (``declare``), fills them, and says which commands list them (``set_hints``).
 """
 
-from .checkpoint import build_model, load, load_checkpoint, load_state, save_checkpoint
-from .errors import ConfigError, RecipeError, RegistryError
-from .kinds import (
-    ATTENTION,
-    BACKBONES,
-    CROPPERS,
-    DATASETS,
-    EMBEDDINGS,
-    FUSION,
-    GRAPH_BUILDERS,
-    GRAPH_LAYERS,
-    HEADS,
-    HOOKS,
-    KINDS,
-    LOSSES,
-    METRICS,
-    MODELS,
-    OPTIMIZERS,
-    SAMPLERS,
-    SCHEDULERS,
-)
+from .checkpoint import build_model, load, load_checkpoint, load_state, model_from_checkpoint, save_checkpoint
+from .errors import ConfigError, DiskFullError, MissingFileError, RecipeError, RegistryError, UserError
+from .files import write_atomic
+from .hints import set_hints
+from .kinds import declare, known_kinds
 from .recipe import add_recipe_path, apply_overrides, dump_recipe, find_recipe, list_recipes, load_recipe, merge
 from .registry import Entry, Registry
 
 __all__ = [
-    "ATTENTION",
-    "BACKBONES",
-    "CROPPERS",
-    "DATASETS",
-    "EMBEDDINGS",
-    "FUSION",
-    "GRAPH_BUILDERS",
-    "GRAPH_LAYERS",
-    "HEADS",
-    "HOOKS",
-    "KINDS",
-    "LOSSES",
-    "METRICS",
-    "MODELS",
-    "OPTIMIZERS",
-    "SAMPLERS",
-    "SCHEDULERS",
     "ConfigError",
+    "DiskFullError",
     "Entry",
+    "MissingFileError",
     "RecipeError",
     "Registry",
     "RegistryError",
+    "UserError",
     "add_recipe_path",
     "apply_overrides",
     "build_model",
+    "declare",
     "dump_recipe",
     "find_recipe",
+    "known_kinds",
     "list_recipes",
     "load",
     "load_checkpoint",
     "load_recipe",
     "load_state",
     "merge",
+    "model_from_checkpoint",
     "save_checkpoint",
+    "set_hints",
+    "write_atomic",
 ]

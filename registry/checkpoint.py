@@ -1,69 +1,116 @@
 """Checkpoints that rebuild themselves: weights plus the resolved recipe, in one safe file.
 
 A checkpoint is a ``torch.save`` dict of tensors and plain Python values only, so it loads with
-``torch.load(weights_only=True)``: opening a file never runs code from it. The recipe inside
-names the modules to import (``imports:``) and the model to build (``model:``), so
-``load(path)`` needs nothing but the file.
+``torch.load(weights_only=True)``: opening a file never unpickles code from it. The recipe inside
+names the model to build (``model:``, built by the declared ``models`` kind) and the modules that
+register its components (``imports:``). Importing a module runs its code, so a checkpoint may only
+import modules the caller allows: those already imported, or those passed in ``imports=``
+(``trust_imports=True`` allows all, for files you made yourself).
 """
 
 from __future__ import annotations
 
 import importlib
+import io
 import os
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .errors import RecipeError
-from .kinds import MODELS
+from .errors import MissingFileError, RecipeError
+from .files import write_atomic
+from .kinds import known_kinds
 
 FORMAT = "aqa-zoo-checkpoint/1"
+MODEL_KIND = "models"
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> Path:
-    """Write ``state`` to ``path`` atomically (a temp file renamed), so a crash leaves the old file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        torch.save({"format": FORMAT, **state}, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write ``state`` to ``path`` atomically, so a crash (or a full disk) leaves the old file."""
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buf)  # serialised first: a full disk is then a plain OSError
+    return write_atomic(path, buf.getvalue())
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint without unpickling arbitrary objects."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+        raise MissingFileError(f"checkpoint {str(path)!r} does not exist")
+    if path.stat().st_size == 0:
+        raise RecipeError(f"checkpoint {str(path)!r} is empty (0 bytes): an interrupted copy or download?")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises several types for corrupt or unsafe files
-        raise RecipeError(f"checkpoint {str(path)!r} could not be read safely: {e}") from e
+        raise RecipeError(f"checkpoint {str(path)!r} could not be read safely: {_why_unreadable(e)}") from None
     if not isinstance(ckpt, dict):
         raise RecipeError(f"checkpoint {str(path)!r} holds a {type(ckpt).__name__}, expected a dict")
     return ckpt
 
 
-def import_modules(recipe: Mapping[str, Any]) -> None:
-    """Import the modules a recipe lists under ``imports:`` (they register its components)."""
-    for name in recipe.get("imports", []) or []:
+def _why_unreadable(e: Exception) -> str:
+    text = str(e)
+    if "Weights only load failed" in text or "weights_only" in text:
+        # torch's own message ends by advising weights_only=False, which would run the file's code.
+        return (
+            "it holds Python objects besides tensors and plain values (a pickle that could run code when "
+            "opened), so it is refused. A zoo checkpoint or a plain state_dict never does."
+        )
+    if "zip" in text.lower() or "EOF" in text or "unexpected" in text.lower():
+        return f"it is truncated or not a torch file ({type(e).__name__}: {text.splitlines()[0] if text else ''})"
+    return f"{type(e).__name__}: {text.splitlines()[0] if text else 'no details'}"
+
+
+def import_names(recipe: Mapping[str, Any], source: str = "the recipe") -> list[str]:
+    """The module names a recipe lists under ``imports:`` (one name or a list of names)."""
+    names = recipe.get("imports") or []
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise RecipeError(f"{source}: imports must be a list of module names, e.g. imports: [zoo]; got {names!r}")
+    return names
+
+
+def import_modules(recipe: Mapping[str, Any], trusted: bool | Iterable[str] = True, source: str = "the recipe") -> None:
+    """Import the modules a recipe lists under ``imports:`` (they register its components).
+
+    ``trusted=True`` imports them all (a recipe you wrote); otherwise only modules already imported
+    or named in ``trusted`` may be, and the error lists the others.
+    """
+    names = import_names(recipe, source)
+    if trusted is not True:
+        allowed = set(trusted or ())
+        asked = [n for n in names if n not in sys.modules and n not in allowed]
+        if asked:
+            raise RecipeError(
+                f"{source} asks to import {asked}, which are not imported yet; importing a module runs its code, "
+                "so a file from elsewhere may not choose what runs. If you trust them, import them yourself first, "
+                f"pass imports={asked!r}, or use the tools' --trust-imports flag."
+            )
+    for name in names:
         try:
             importlib.import_module(name)
         except ImportError as e:
-            raise RecipeError(f"recipe imports {name!r}, which cannot be imported: {e}") from e
+            raise RecipeError(f"{source} imports {name!r}, which cannot be imported: {e}") from e
 
 
-def build_model(recipe: Mapping[str, Any]) -> torch.nn.Module:
-    """The model a recipe describes, untrained."""
-    import_modules(recipe)
+def build_model(
+    recipe: Mapping[str, Any], trusted: bool | Iterable[str] = True, source: str = "the recipe"
+) -> torch.nn.Module:
+    """The model a recipe describes, untrained (its ``imports:`` imported as ``import_modules`` allows)."""
+    import_modules(recipe, trusted, source)
     if "model" not in recipe:
-        raise RecipeError(f"recipe has no 'model' section (its keys: {sorted(recipe)})")
-    return MODELS.build(recipe["model"])
+        raise RecipeError(f"{source} has no 'model' section (its keys: {sorted(recipe)})")
+    models = known_kinds().get(MODEL_KIND)
+    if models is None:
+        raise RecipeError(
+            f"{source}: no '{MODEL_KIND}' kind is declared, so nothing can build its model; its imports: "
+            "must include the zoo that declares it (imports: [zoo])"
+        )
+    return models.build(recipe["model"])
 
 
 def mismatches(
@@ -104,14 +151,31 @@ def load_state(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], s
     model.load_state_dict(state_dict, strict=True)
 
 
-def load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild a model from a checkpoint file alone (recipe inside), weights loaded, in eval mode."""
-    ckpt = load_checkpoint(path, map_location)
+def model_from_checkpoint(
+    ckpt: Mapping[str, Any], source: str, imports: Iterable[str] = (), trust_imports: bool = False
+) -> torch.nn.Module:
+    """The model of a read checkpoint, its weights loaded (in train mode, as built)."""
     if "recipe" not in ckpt or "model" not in ckpt:
         raise RecipeError(
-            f"checkpoint {str(path)!r} has no recipe/model inside (keys: {sorted(ckpt)}); "
+            f"checkpoint {source!r} has no recipe/model inside (keys: {sorted(ckpt)}); "
             "if it comes from the authors' code, convert it with tools/convert_official.py"
         )
-    model = build_model(ckpt["recipe"])
-    load_state(model, ckpt["model"], source=str(path))
-    return model.eval()
+    trusted: bool | Iterable[str] = True if trust_imports else list(imports)
+    model = build_model(ckpt["recipe"], trusted, source=f"checkpoint {source!r}")
+    load_state(model, ckpt["model"], source=source)
+    return model
+
+
+def load(
+    path: str | os.PathLike[str],
+    map_location: str | torch.device = "cpu",
+    imports: Iterable[str] = (),
+    trust_imports: bool = False,
+) -> torch.nn.Module:
+    """Rebuild a model from a checkpoint file alone (recipe inside), weights loaded, in eval mode.
+
+    The checkpoint's ``imports:`` must already be imported or be listed in ``imports`` (or
+    ``trust_imports=True``): opening a file someone sent must not run code it chooses.
+    """
+    ckpt = load_checkpoint(path, map_location)
+    return model_from_checkpoint(ckpt, str(path), imports, trust_imports).eval()

@@ -1,7 +1,9 @@
-"""Errors raised by the registry and recipe machinery.
+"""Errors that mean "the input was wrong": a recipe, a file, an argument, the disk.
 
-Each error carries a message meant to be read by a person: it names the thing that was wrong,
-what was expected, and (where possible) the closest valid alternatives.
+Every one of them derives from ``UserError`` and carries a message meant to be read by a person:
+it names the thing that was wrong, what was expected, and (where possible) the closest valid
+alternatives. Tools print a ``UserError`` without a traceback and exit with its ``exit_code``;
+anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -10,19 +12,41 @@ import difflib
 from collections.abc import Iterable
 
 
-class RegistryError(KeyError):
+class UserError(Exception):
+    """Input the user can fix; tools print the message alone and exit with ``exit_code``."""
+
+    exit_code = 2
+
+
+class RegistryError(UserError, KeyError):
     """An unknown, duplicate or badly configured component."""
 
     def __str__(self) -> str:  # KeyError quotes its message; we want it as written.
         return str(self.args[0]) if self.args else ""
 
 
-class ConfigError(ValueError):
-    """A component was given arguments it does not accept, or misses required ones."""
+class ConfigError(UserError, ValueError):
+    """A component or recipe section was given values it does not accept, or misses required ones."""
 
 
-class RecipeError(ValueError):
+class RecipeError(UserError, ValueError):
     """A recipe file that cannot be found, parsed, merged or overridden."""
+
+
+class MissingFileError(UserError, FileNotFoundError):
+    """A file or folder the input names does not exist."""
+
+    def __str__(self) -> str:  # OSError formats (errno, strerror); we give one message
+        return str(self.args[0]) if self.args else ""
+
+
+class DiskFullError(UserError, OSError):
+    """No space left where a file was being written; the previous version of the file is kept."""
+
+    exit_code = 4
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 def close_matches(word: str, candidates: Iterable[str], n: int = 5, cutoff: float = 0.6) -> list[str]:

@@ -1,11 +1,13 @@
 """Export a model to ``torch.export`` (.pt2) or ONNX, with dynamic sizes, checked against eager.
 
-The model only has to answer three questions (the scorer does): ``inputs`` (its input names),
-``example_inputs(batch, lengths, seed, ragged)`` (a dict of tensors) and ``dynamic_dims()``
-(``{input: {axis: dim_name}}``). Outputs are flattened to named tensors (``score``,
-``weights.dynamic``, ...). Every export is run again at a *different* batch size and length
-than it was traced with and compared with the eager model (in onnxruntime for ONNX), and the
-resolved recipe is written beside the file.
+The model only has to answer three questions (a zoo's scorer does): ``inputs`` (its input names),
+``example_inputs(batch, lengths, seed, ragged)`` (a dict of realistic tensors) and
+``dynamic_dims()`` (``{input: {axis: dim_name}}``). Outputs are flattened to named tensors
+(``score``, ``weights.dynamic``, ...). Every export is written to a temporary file, run again at a
+*different* batch size and length than it was traced with (in onnxruntime for ONNX) and compared
+with the eager model on every output, with a relative and an absolute tolerance; only an export
+that passes is renamed to its final name (a failed check leaves nothing), and the resolved recipe
+is written beside it. An existing file is replaced only when ``overwrite`` is true.
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .errors import ConfigError, RecipeError
+from .files import write_atomic
 from .recipe import dump_recipe
 
 FORMATS = ("pt2", "onnx")
+RTOL, ATOL = 1e-4, 1e-5  # per output: |export - eager| <= ATOL + RTOL * |eager|
+
+
+class ExportCheckError(RuntimeError):
+    """The exported program does not compute what the eager model computes."""
 
 
 def flatten_outputs(out: Mapping[str, Any], prefix: str = "") -> dict[str, Tensor]:
@@ -56,6 +65,7 @@ class ExportResult:
     recipe_path: Path | None
     output_names: list[str]
     max_abs_diff: float
+    max_rel_diff: float
     checked_shapes: dict[str, list[int]]
 
 
@@ -86,6 +96,62 @@ def _check_inputs(model: nn.Module, traced: dict[str, Tensor]) -> dict[str, Tens
     return model.example_inputs(batch=batch, lengths=lengths, seed=1, ragged=True)
 
 
+def _write_program(
+    wrapper: nn.Module,
+    args: tuple[Tensor, ...],
+    dynamic: Any,
+    fmt: str,
+    names: list[str],
+    outputs: list[str],
+    tmp: Path,
+) -> None:
+    if fmt == "pt2":
+        torch.export.save(torch.export.export(wrapper, args, dynamic_shapes=(dynamic,)), tmp)
+        return
+    with warnings.catch_warnings():  # the exporter narrates axis renames it handles itself
+        warnings.simplefilter("ignore", UserWarning)
+        program = torch.onnx.export(
+            wrapper,
+            args,
+            dynamic_shapes=(dynamic,),
+            input_names=names,
+            output_names=outputs,
+            dynamo=True,
+            verbose=False,
+        )
+    program.save(str(tmp))
+
+
+def _run_program(path: Path, fmt: str, inputs: dict[str, Tensor], names: list[str]) -> list[Any]:
+    if fmt == "pt2":
+        return list(torch.export.load(path).module()(*(inputs[n] for n in names)))
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise ConfigError("checking an ONNX export needs onnxruntime: pip install 'aqa-zoo[export]'") from e
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {i.name: inputs[i.name].numpy() for i in session.get_inputs()})
+
+
+def compare(expected: tuple[Tensor, ...], got: list[Any], names: list[str], where: str) -> tuple[float, float]:
+    """(max absolute, max relative difference) over every output; an output out of tolerance is an error."""
+    worst_abs = worst_rel = 0.0
+    for name, e, g in zip(names, expected, got):
+        e, g = e.detach().double(), torch.as_tensor(g).double()
+        diff = (e - g).abs()
+        bad = diff > ATOL + RTOL * e.abs()
+        worst_abs = max(worst_abs, float(diff.max()) if diff.numel() else 0.0)
+        worst_rel = max(worst_rel, float((diff / e.abs().clamp(min=ATOL)).max()) if diff.numel() else 0.0)
+        if bool(bad.any()):
+            i = int(bad.flatten().nonzero()[0])
+            raise ExportCheckError(
+                f"{where}: output {name!r} differs from the eager model at a new shape: {float(g.flatten()[i]):.6g} "
+                f"vs {float(e.flatten()[i]):.6g} ({int(bad.sum())} of {bad.numel()} values beyond "
+                f"{ATOL} + {RTOL} x |eager|)"
+            )
+    return worst_abs, worst_rel
+
+
 def export_model(
     model: nn.Module,
     path: str | os.PathLike[str],
@@ -93,65 +159,39 @@ def export_model(
     recipe: Mapping[str, Any] | None = None,
     batch: int = 2,
     lengths: dict[str, int] | None = None,
-    atol: float = 1e-4,
+    overwrite: bool = True,
 ) -> ExportResult:
-    """Export ``model`` (in eval mode) to ``path`` and check it numerically at another shape."""
+    """Export ``model`` (in eval mode) to ``path``, checked numerically at another shape before it is kept."""
     if format not in FORMATS:
-        raise ValueError(f"export format must be one of {FORMATS}, got {format!r}")
-    model = model.eval()
+        raise ConfigError(f"export format must be one of {FORMATS}, got {format!r}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not overwrite:
+        raise ConfigError(f"{path} exists; choose another --out or pass --force to replace it")
+    model = model.eval()
     traced = model.example_inputs(batch=batch, lengths=lengths, seed=0, ragged=False)
     names = list(traced)
     with torch.no_grad():
-        output_names = _output_names(model, traced)
-    wrapper = Positional(model, names, output_names).eval()
-    args = tuple(traced[n] for n in names)
-    dynamic = _dynamic_shapes(model, names)
-    check = _check_inputs(model, traced)
-    with torch.no_grad():
+        outputs = _output_names(model, traced)
+        wrapper = Positional(model, names, outputs).eval()
+        check = _check_inputs(model, traced)
         expected = wrapper(*(check[n] for n in names))
-        if format == "pt2":
-            program = torch.export.export(wrapper, args, dynamic_shapes=(dynamic,))
-            tmp = path.with_name(f".tmp-{path.name}")
-            torch.export.save(program, tmp)
-            os.replace(tmp, path)
-            got = torch.export.load(path).module()(*(check[n] for n in names))
-        else:
-            with warnings.catch_warnings():  # the exporter narrates axis renames it handles itself
-                warnings.simplefilter("ignore", UserWarning)
-                onnx_program = torch.onnx.export(
-                    wrapper,
-                    args,
-                    dynamic_shapes=(dynamic,),
-                    input_names=names,
-                    output_names=output_names,
-                    dynamo=True,
-                    verbose=False,
-                )
-            tmp = path.with_name(f".tmp-{path.name}")
-            onnx_program.save(str(tmp))
-            os.replace(tmp, path)
-            got = _run_onnx(path, {n: check[n] for n in names})
-    diff = max(float((e - torch.as_tensor(g)).abs().max()) for e, g in zip(expected, got))
-    if not diff <= atol:
-        raise RuntimeError(f"{format} export of {path.name} differs from eager by {diff:.3g} (> {atol}) at a new shape")
+        diffs: list[tuple[float, float]] = []
+
+        def write_and_check(tmp: Path) -> None:  # the file gets its final name only if the check passes
+            args = tuple(traced[n] for n in names)
+            _write_program(wrapper, args, _dynamic_shapes(model, names), format, names, outputs, tmp)
+            diffs.append(
+                compare(expected, _run_program(tmp, format, check, names), outputs, f"{format} export {path.name}")
+            )
+
+        write_atomic(path, write_and_check)
+    worst_abs, worst_rel = diffs[0]
     recipe_path = None
     if recipe is not None:
         recipe_path = path.with_name(path.name + ".recipe.yaml")
         dump_recipe(recipe, recipe_path)
     shapes = {n: list(check[n].shape) for n in names}
-    return ExportResult(path, format, recipe_path, output_names, diff, shapes)
-
-
-def _run_onnx(path: Path, inputs: dict[str, Tensor]) -> list[Any]:
-    try:
-        import onnxruntime as ort
-    except ImportError as e:
-        raise RuntimeError("checking an ONNX export needs onnxruntime: pip install 'aqa-zoo[export]'") from e
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feed = {i.name: inputs[i.name].numpy() for i in session.get_inputs()}
-    return session.run(None, feed)
+    return ExportResult(path, format, recipe_path, outputs, worst_abs, worst_rel, shapes)
 
 
 def export_recipe(
@@ -159,16 +199,21 @@ def export_recipe(
     out: str | os.PathLike[str],
     format: str = "pt2",
     checkpoint: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    trust_imports: bool = False,
 ) -> ExportResult:
     """Export a recipe's model (untrained, or with a checkpoint's weights; the checkpoint's recipe by default)."""
     from .checkpoint import build_model, load_checkpoint, load_state
 
     ckpt = load_checkpoint(checkpoint) if checkpoint is not None else None
+    trusted: bool | list[str] = True
     if recipe is None:
         if ckpt is None or "recipe" not in ckpt:
-            raise ValueError("export needs a recipe, or a checkpoint that carries one")
-        recipe = ckpt["recipe"]
-    model = build_model(recipe)
+            raise RecipeError("export needs a recipe, or a checkpoint that carries one")
+        recipe, trusted = ckpt["recipe"], (True if trust_imports else [])
+    model = build_model(
+        recipe, trusted, source=f"checkpoint {str(checkpoint)!r}" if trusted is not True else "the recipe"
+    )
     if ckpt is not None:
         load_state(model, ckpt["model"], source=str(checkpoint))
-    return export_model(model, out, format, recipe=recipe)
+    return export_model(model, out, format, recipe=recipe, overwrite=overwrite)

@@ -1,47 +1,27 @@
-"""The component kinds of the zoo: one flat ``Registry`` per kind, in the order data flows.
+"""The kinds a zoo declares: one flat ``Registry`` per kind, in the order data flows through them.
 
-Importing ``zoo`` fills them; ``python tools/list.py`` prints them.
+A zoo creates its registries and declares them with ``declare(...)``; listings show the declared
+kinds, and checkpoints rebuild their model with the kind called ``models``. The machinery itself
+declares none.
 """
 
 from __future__ import annotations
 
+from .errors import RegistryError
 from .registry import Registry
 
-DATASETS = Registry("datasets", "annotations + features or videos -> (inputs, score) samples")
-SAMPLERS = Registry("samplers", "which frames of a video make each instance (clips, frames)")
-CROPPERS = Registry("croppers", "where the athlete is in a frame")
-BACKBONES = Registry("backbones", "frames -> one feature vector per instance")
-EMBEDDINGS = Registry("embeddings", "per-instance features -> the stream's width")
-GRAPH_BUILDERS = Registry("graph_builders", "instances -> instance graph (dense + edge_index)")
-GRAPH_LAYERS = Registry("graph_layers", "message passing over the instance graph")
-ATTENTION = Registry("attention", "instance weighting / aggregation to one vector per stream")
-FUSION = Registry("fusion", "stream vectors -> one vector")
-HEADS = Registry("heads", "vector -> score (and what its loss needs)")
-LOSSES = Registry("losses", "model outputs + judged score -> scalar loss")
-MODELS = Registry("models", "whole scorers and their streams")
-METRICS = Registry("metrics", "predicted vs judged scores -> a number")
-OPTIMIZERS = Registry("optimizers", "parameters -> optimiser")
-SCHEDULERS = Registry("schedulers", "optimiser -> learning-rate schedule")
-HOOKS = Registry("hooks", "callbacks run by the training loop")
+_KINDS: dict[str, Registry] = {}
 
-KINDS: dict[str, Registry] = {
-    r.kind: r
-    for r in (
-        DATASETS,
-        SAMPLERS,
-        CROPPERS,
-        BACKBONES,
-        EMBEDDINGS,
-        GRAPH_BUILDERS,
-        GRAPH_LAYERS,
-        ATTENTION,
-        FUSION,
-        HEADS,
-        LOSSES,
-        MODELS,
-        METRICS,
-        OPTIMIZERS,
-        SCHEDULERS,
-        HOOKS,
-    )
-}
+
+def declare(*registries: Registry) -> None:
+    """Make ``registries`` the zoo's kinds (in this order); declaring another registry under a taken kind fails."""
+    for reg in registries:
+        old = _KINDS.get(reg.kind)
+        if old is not None and old is not reg:
+            raise RegistryError(f"a kind {reg.kind!r} is already declared ({old!r}); pick another kind name")
+        _KINDS[reg.kind] = reg
+
+
+def known_kinds() -> dict[str, Registry]:
+    """The declared kinds, by name, in declaration order."""
+    return dict(_KINDS)

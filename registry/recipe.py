@@ -1,14 +1,18 @@
 """YAML recipes: find by name, inherit with ``_base_``, merge, override from the command line.
 
-A recipe is the whole experiment in one mapping. Files are read with PyYAML's safe loader (plus
-a check for duplicate keys, which YAML would otherwise resolve silently to the last one).
+A recipe is the whole experiment in one mapping. Files are read with PyYAML's safe loader, plus a
+check for duplicate keys (YAML would silently keep the last one) and YAML 1.2 numbers (``1e-3``
+and ``1E-4`` are numbers, as everywhere else, not the strings YAML 1.1 makes of them).
 
-Merge rules, applied from the bases to the file on top:
+Merge rules, applied from the bases to the file on top (the only place they are defined):
 
 * mappings merge key by key, recursively;
 * ``_replace_: true`` inside a mapping replaces the inherited mapping instead of merging into it;
-* ``_delete_: [key, ...]`` inside a mapping removes those inherited keys;
+* ``_remove_: [key, ...]`` inside a mapping removes those inherited keys;
 * anything else (scalars, lists) replaces.
+
+``_delete_`` is refused: in mmengine ``_delete_: true`` means what ``_replace_: true`` means here,
+and a name that reads two ways would silently do the wrong one.
 
 Overrides are ``a.b.c=value`` (value parsed as YAML; the key must already exist; a mapping value
 replaces the whole mapping), ``+a.b.c=value`` (adds a key) and ``~a.b.c`` (deletes one).
@@ -19,15 +23,19 @@ from __future__ import annotations
 import copy
 import fnmatch
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import hints
 from .errors import RecipeError, did_you_mean
+from .files import write_atomic
 
-BASE_KEY, REPLACE_KEY, DELETE_KEY = "_base_", "_replace_", "_delete_"
+BASE_KEY, REPLACE_KEY, REMOVE_KEY = "_base_", "_replace_", "_remove_"
+MISREAD_KEY = "_delete_"  # mmengine's name for _replace_; refused, see the module doc
 SUFFIXES = (".yaml", ".yml")
 
 # Folders searched for recipes by name, first match wins. ``AQA_RECIPE_PATH`` (os.pathsep
@@ -58,6 +66,21 @@ def list_recipes(pattern: str = "*") -> list[str]:
     return names
 
 
+def describe_recipe(name: str | os.PathLike[str]) -> str:
+    """One line about a recipe: its own ``description:`` (not an inherited one), else its first comment line."""
+    path = find_recipe(name)
+    own = read_yaml(path).get("description")
+    if isinstance(own, str) and own.strip():
+        return " ".join(own.split())
+    for line in path.read_text().splitlines():
+        text = line.strip()
+        if text.startswith("#"):
+            return text.lstrip("#").strip()
+        if text:
+            break
+    return ""
+
+
 def find_recipe(name: str | os.PathLike[str]) -> Path:
     """A recipe file by path, or by name (``actionnet/rg`` -> ``<root>/actionnet/rg.yaml``)."""
     p = Path(name)
@@ -72,14 +95,21 @@ def find_recipe(name: str | os.PathLike[str]) -> Path:
                 return f
     roots = ", ".join(str(r) for r in RECIPE_PATHS) or "(no recipe folders registered)"
     raise RecipeError(
-        f"no recipe named {str(name)!r} in {roots}.{did_you_mean(str(name), list_recipes())} "
-        "List them with: python tools/recipe.py --list"
+        f"no recipe named {str(name)!r} in {roots}.{did_you_mean(str(name), list_recipes())}{hints.list_recipes()}"
     )
 
 
 # -- reading -----------------------------------------------------------------------------------
 class _Loader(yaml.SafeLoader):
-    """The safe loader, refusing duplicate keys."""
+    """The safe loader, refusing duplicate keys and reading YAML 1.2 numbers (``1e-3``) as floats."""
+
+
+# YAML 1.1 (PyYAML) needs a dot and a signed exponent for a float; YAML 1.2, JSON and Python do not.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -147,11 +177,20 @@ def _load_with_bases(path: Path, stack: tuple[Path, ...]) -> dict[str, Any]:
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """``override`` merged into a copy of ``base`` (see the module doc for the rules)."""
+    if MISREAD_KEY in override:
+        raise RecipeError(
+            f"'{MISREAD_KEY}' is not a merge key here (mmengine's '{MISREAD_KEY}: true' reads two ways): write "
+            f"'{REPLACE_KEY}: true' to replace an inherited mapping, or '{REMOVE_KEY}: [key, ...]' to remove "
+            f"inherited keys (in: {sorted(override)})"
+        )
     out = copy.deepcopy(dict(base))
-    for key in override.get(DELETE_KEY, []) or []:
+    remove = override.get(REMOVE_KEY, []) or []
+    if isinstance(remove, str) or not isinstance(remove, list):
+        raise RecipeError(f"'{REMOVE_KEY}' takes a list of keys to remove, e.g. {REMOVE_KEY}: [static]; got {remove!r}")
+    for key in remove:
         out.pop(key, None)
     for key, value in override.items():
-        if key in (DELETE_KEY, REPLACE_KEY):
+        if key in (REMOVE_KEY, REPLACE_KEY):
             continue
         if isinstance(value, Mapping):
             if value.get(REPLACE_KEY) or not isinstance(out.get(key), Mapping):
@@ -165,9 +204,10 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
 
 # -- overriding --------------------------------------------------------------------------------
 def _parse_value(text: str) -> Any:
+    """An override's value, read as the recipe files are (``1e-3`` is a number)."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return yaml.load(text, Loader=_Loader)
+    except (yaml.YAMLError, RecipeError):
         return text
 
 
@@ -257,9 +297,5 @@ def dump_recipe(recipe: Mapping[str, Any], path: str | os.PathLike[str] | None =
     """The recipe as YAML text; written to ``path`` too when given (atomically)."""
     text = yaml.safe_dump(dict(recipe), sort_keys=False, default_flow_style=None, width=100)
     if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
     return text

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import hints
 from .errors import ConfigError, RegistryError, close_matches, did_you_mean
 
 TYPE_KEY = "type"
@@ -71,11 +72,15 @@ class Registry:
     6
     """
 
-    def __init__(self, kind: str, description: str = "") -> None:
+    def __init__(self, kind: str, description: str = "", contract: type | None = None) -> None:
         self.kind = kind
         self.description = description
+        # The base class every component of this kind derives from (its call signature, shapes and
+        # what it declares); ``build`` refuses an object that is not one. Set by the kind's package.
+        self.contract = contract
         self._items: dict[str, Callable[..., Any]] = {}
         self._namespaces: dict[str, Namespace] = {}
+        self._left_out: dict[str, str] = {}
 
     # -- registration -------------------------------------------------------------------------
     def register(self, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -110,6 +115,14 @@ class Registry:
             raise RegistryError(f"{self.kind}: namespace {prefix!r} is already registered")
         self._namespaces[prefix] = Namespace(prefix, names, resolve, description)
 
+    def leave_out(self, name: str, reason: str) -> None:
+        """Say that ``name`` (e.g. ``pyg:MedianAggregation``) is deliberately not offered, and why."""
+        self._left_out[name] = reason
+
+    def left_out(self) -> dict[str, str]:
+        """Names not offered, with the reason (shown by listings and by the error for such a name)."""
+        return dict(self._left_out)
+
     # -- lookup -------------------------------------------------------------------------------
     def __contains__(self, name: str) -> bool:
         try:
@@ -135,6 +148,8 @@ class Registry:
             raise RegistryError(f"{self.kind}: a component name must be a string, got {name!r}")
         if name in self._items:
             return self._items[name]
+        if name in self._left_out:
+            raise RegistryError(f"{self.kind}: {name!r} is not offered: {self._left_out[name]}")
         prefix, sep, rest = name.partition(":")
         if sep and prefix in self._namespaces:
             ns = self._namespaces[prefix]
@@ -143,15 +158,14 @@ class Registry:
             hint = did_you_mean(rest, ns.all_names())
             hint = hint.replace("'", f"'{prefix}:", 1).replace(", '", f", '{prefix}:") if hint else ""
             raise RegistryError(
-                f"{self.kind}: {prefix!r} has no {rest!r}.{hint} "
-                f"List them with: python tools/list.py {self.kind} '{prefix}:*'"
+                f"{self.kind}: {prefix!r} has no {rest!r}.{hint}{hints.list_components(self.kind, f'{prefix}:*')}"
             )
         if sep:
             known = ", ".join(f"{p}:" for p in self._namespaces) or "none"
             raise RegistryError(f"{self.kind}: unknown namespace {prefix!r} in {name!r} (known: {known}).")
         raise RegistryError(
-            f"{self.kind}: no component named {name!r}.{did_you_mean(name, self.names())} "
-            f"List them with: python tools/list.py {self.kind}"
+            f"{self.kind}: no component named {name!r}.{did_you_mean(name, self.names())}"
+            f"{hints.list_components(self.kind)}"
         )
 
     def list(self, pattern: str = "*", namespaces: bool = True) -> list[Entry]:
@@ -186,8 +200,9 @@ class Registry:
             return cfg
         if TYPE_KEY not in cfg:
             raise ConfigError(
-                f"{self.kind}: a component config needs a '{TYPE_KEY}' key naming one of "
-                f"python tools/list.py {self.kind}; got keys {sorted(cfg)}"
+                f"{self.kind}: a component config needs a '{TYPE_KEY}' key naming a registered component "
+                f"(one of {', '.join(self.names(namespaces=False))}, or a namespace's name); got keys {sorted(cfg)}."
+                f"{hints.list_components(self.kind)}"
             )
         name = cfg[TYPE_KEY]
         factory = self.get(name)
@@ -195,9 +210,9 @@ class Registry:
         accepted, var_kw, required = _signature(factory)
         unknown = [k for k in kwargs if k not in accepted and not var_kw]
         if unknown:
-            hints = "".join(did_you_mean(k, accepted) for k in unknown)
+            close = "".join(did_you_mean(k, accepted) for k in unknown)
             raise ConfigError(
-                f"{self.kind} {name!r} got unknown argument(s) {unknown}.{hints} "
+                f"{self.kind} {name!r} got unknown argument(s) {unknown}.{close} "
                 f"It accepts: {', '.join(accepted) or 'no arguments'}."
             )
         for k, v in defaults.items():
@@ -207,9 +222,16 @@ class Registry:
         if missing:
             raise ConfigError(f"{self.kind} {name!r} needs argument(s) {missing}; it accepts: {', '.join(accepted)}.")
         try:
-            return factory(**kwargs)
+            obj = factory(**kwargs)
         except (ConfigError, RegistryError) as e:
             raise type(e)(f"while building {self.kind} {name!r}: {e}") from e
+        if self.contract is not None and not isinstance(obj, self.contract):
+            raise RegistryError(
+                f"{self.kind} {name!r} built a {type(obj).__name__}, which is not a {self.contract.__name__}: "
+                f"every {self.kind} component derives from {self.contract.__module__}.{self.contract.__qualname__} "
+                "(its contract)"
+            )
+        return obj
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {len(self._items)} components, namespaces={list(self._namespaces)})"

@@ -4,8 +4,10 @@
     python tools/test.py actionnet/base --checkpoint ckpt.pt data.root=/data/rg   # another recipe's data
     python tools/test.py --checkpoint ckpt.pt --split val --json
 
-Without a recipe, the one inside the checkpoint is used; with one, its model must match the
-checkpoint (an error lists the mismatching keys).
+Without a recipe, the one inside the checkpoint is used (it may import only modules already
+imported, unless --trust-imports); with one, its model must match the checkpoint (an error lists
+the mismatching keys). Videos are scored as training evaluated them (the checkpoint's score scale
+and windows).
 """
 
 from __future__ import annotations
@@ -13,35 +15,58 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
-import zoo
-from zoo.errors import USER_ERRORS
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout: tools/ and its helpers
+
+from tools._cli import parser as make_parser
+from tools._cli import run
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser(__doc__)
     parser.add_argument("recipe", nargs="?", help="recipe whose data (and model) to use; default: the checkpoint's")
     parser.add_argument("overrides", nargs="*", help="key.sub=value overrides (e.g. data.root=...)")
     parser.add_argument("--checkpoint", required=True, help="a zoo checkpoint (last.pt, selected.pt, converted)")
-    parser.add_argument("--split", default="test", choices=["test", "val", "train"])
-    parser.add_argument("--json", action="store_true", help="print JSON with every prediction")
-    args = parser.parse_args(argv)
-    recipe, overrides = args.recipe, args.overrides
+    parser.add_argument("--split", default="test", choices=["test", "val", "train"], help="which split to score")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: the recipe's run.device)")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON: metrics and every prediction beside its judged score"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (data preparation)")
+    parser.add_argument("--trust-imports", action="store_true", help="let the checkpoint's recipe import its modules")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_intermixed_args(argv)
+    recipe, overrides = args.recipe, list(args.overrides)
     if recipe and "=" in recipe:  # only overrides were given
-        recipe, overrides = None, [args.recipe, *overrides]
-    try:
-        result = zoo.engine.test_checkpoint(args.checkpoint, recipe, overrides, split=args.split)
-    except USER_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
+        recipe, overrides = None, [recipe, *overrides]
+
+    def work() -> None:
+        import zoo
+        from zoo.engine.metrics import format_metric
+
+        result = zoo.engine.test_checkpoint(
+            args.checkpoint,
+            recipe,
+            overrides,
+            split=args.split,
+            device=args.device,
+            progress=not args.no_progress,
+            trust_imports=args.trust_imports,
+        )
+        if args.json:
+            print(json.dumps(result, indent=2))
+            return
         print(
             f"{result['checkpoint']} (epoch {result['epoch']}) on {result['videos']} {result['split']} videos: "
-            f"Spearman {result['spearman']:.3f}, relative L2 {result['relative_l2']:.2f}, MSE {result['mse']:.3f}"
+            f"Spearman {format_metric(result, 'spearman')}, relative L2 {format_metric(result, 'relative_l2', 2)}, "
+            f"MSE {format_metric(result, 'mse')}"
         )
-    return 0
+
+    return run(work)
 
 
 if __name__ == "__main__":

@@ -7,20 +7,24 @@
     torchrun --nproc_per_node=2 tools/train.py actionnet/base    # DistributedDataParallel
 
 Runs go to runs/<recipe>/<timestamp>/ (run.out=...): the resolved recipe, metrics.csv, TensorBoard
-events, curves.png, last.pt / selected.pt and results.json.
+events, curves.png, last.pt / selected.pt and results.json. Options and overrides may come in any
+order. Exit codes: 0 done, 2 a bad recipe or input, 3 training diverged, 4 the disk is full.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-import zoo
-from zoo.errors import USER_ERRORS
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout: tools/ and its helpers
+
+from tools._cli import parser as make_parser
+from tools._cli import run
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser(__doc__)
     parser.add_argument("recipe", help="recipe name (actionnet/base) or path to a .yaml file")
     parser.add_argument("overrides", nargs="*", help="key.sub=value, +new.key=value, ~drop.key")
     parser.add_argument(
@@ -29,24 +33,29 @@ def main(argv: list[str] | None = None) -> int:
         const=True,
         default=False,
         metavar="RUN_DIR",
-        help="continue the latest run of this recipe (or the given run folder)",
+        help="continue the latest unfinished run of this recipe (or the given run folder)",
     )
     parser.add_argument("--per-class", action="store_true", help="one model per class listed in eval.per_class")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    progress = False if args.no_progress else None
-    try:
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_intermixed_args(argv)
+    if isinstance(args.resume, str) and "=" in args.resume:  # `--resume key=value`: an override, not a folder
+        args.overrides.insert(0, args.resume)
+        args.resume = True
+
+    def work() -> None:
+        import zoo
+
+        progress = False if args.no_progress else None
         if args.per_class:
             zoo.engine.train_per_class(args.recipe, args.overrides, progress=progress)
         else:
             zoo.engine.train(args.recipe, args.overrides, resume=args.resume, progress=progress)
-    except zoo.engine.TrainingDiverged as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
-    except USER_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+
+    return run(work)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
     python tools/zoo_table.py --data /data/rg_features          # an RG-format feature folder
 
 Same data, splits, features, seeds and epoch budget for all; each recipe keeps its own model,
-loss and optimiser.
+loss and optimiser. Finished (recipe, seed) cells are kept under runs/zoo_table and reused when
+the resolved recipe is unchanged, so an interrupted table resumes.
 """
 
 from __future__ import annotations
@@ -16,34 +17,45 @@ import sys
 import time
 from pathlib import Path
 
-import zoo  # noqa: F401  (registers the components)
-from zoo.engine.runlog import write_atomic
-from zoo.engine.table import markdown, run_table
-from zoo.errors import USER_ERRORS
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout: tools/ and its helpers
+
+from tools._cli import parser as make_parser
+from tools._cli import run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser(__doc__)
+    parser.add_argument("--data", default="synthetic", help="'synthetic' or a folder of RG-format features")
+    parser.add_argument("--recipes", default="*", help="fnmatch pattern over recipe names")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds; each recipe trains once per seed")
+    parser.add_argument("--epochs", type=int, default=100, help="epoch budget for every recipe")
+    parser.add_argument("--out", default="docs/RESULTS.md", help="the Markdown table to write")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="synthetic", help="'synthetic' or a folder of RG-format features")
-    parser.add_argument("--recipes", default="*", help="fnmatch pattern over recipe names")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
-    parser.add_argument("--epochs", type=int, default=100, help="epoch budget for every recipe")
-    parser.add_argument("--out", default="docs/RESULTS.md")
+    parser = build_parser()
     args = parser.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",")]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        parser.error(f"--seeds takes comma-separated integers, got {args.seeds!r}")
     command = "python tools/zoo_table.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
-    tic = time.time()
-    try:
-        rows, proto = run_table(args.recipes, args.data, seeds, args.epochs)
-    except USER_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    text = markdown(rows, command.strip(), proto.description, seeds, args.epochs, time.time() - tic)
-    write_atomic(Path(args.out), text)
-    print(f"wrote {args.out}")
-    return 0
+
+    def work() -> None:
+        import zoo  # noqa: F401  (registers the components)
+        from registry import write_atomic
+        from zoo.engine.zoo_table import markdown, run_zoo_table
+
+        tic = time.time()
+        rows, proto = run_zoo_table(args.recipes, args.data, seeds, args.epochs)
+        text = markdown(rows, command.strip(), proto.description, seeds, args.epochs, time.time() - tic)
+        write_atomic(Path(args.out), text)
+        print(f"wrote {args.out}")
+
+    return run(work)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,47 @@
-"""The errors that mean "the input was wrong" (as opposed to a bug): tools print them without a traceback."""
+"""The errors that mean "the input was wrong" (as opposed to a bug), and the exit code of each.
 
-from registry import ConfigError, RecipeError, RegistryError
+Tools print a ``UserError`` as ``error: <message>`` without a traceback and exit with its
+``exit_code``: 2 for a bad recipe, file or argument, 3 when training diverged, 4 when the disk is
+full. Anything else is a bug in the zoo and keeps its traceback.
+"""
 
-from .data.annotations import AnnotationError
-from .data.features import FeatureError
-from .data.video import VideoError
+from __future__ import annotations
 
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    RecipeError,
-    RegistryError,
-    ConfigError,
-    AnnotationError,
-    FeatureError,
-    VideoError,
-    FileNotFoundError,
-    ValueError,
-)
+from registry import ConfigError, DiskFullError, MissingFileError, RecipeError, RegistryError, UserError
+
+
+class DataError(UserError, ValueError):
+    """Data that cannot be used as it is: a video, a feature file, an annotation, a split; the message names it."""
+
+
+class NonFiniteError(DataError):
+    """A NaN or inf appeared inside the model while scoring; the message names the videos."""
+
+
+class TrainingDiverged(UserError, RuntimeError):
+    """The loss stopped being a finite number."""
+
+    exit_code = 3
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (UserError,)
+
+
+def exit_code(error: BaseException) -> int:
+    """The exit code a tool returns for ``error`` (1 for anything that is not a ``UserError``)."""
+    return int(getattr(error, "exit_code", 1)) if isinstance(error, UserError) else 1
+
+
+__all__ = [
+    "USER_ERRORS",
+    "ConfigError",
+    "DataError",
+    "DiskFullError",
+    "MissingFileError",
+    "NonFiniteError",
+    "RecipeError",
+    "RegistryError",
+    "TrainingDiverged",
+    "UserError",
+    "exit_code",
+]

@@ -12,9 +12,10 @@ import pytest
 import torch
 from torch import nn
 
-from registry import BACKBONES, ConfigError, RegistryError
+from registry import ConfigError, RegistryError
 from zoo.backbones import PTV_MODELS, InputSpec
 from zoo.backbones.video import LEFT_OUT
+from zoo.kinds import BACKBONES
 
 REPO = Path(__file__).resolve().parents[2]
 

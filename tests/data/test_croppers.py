@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from registry import CROPPERS
+from zoo.kinds import CROPPERS
 from zoo.data import croppers
 from zoo.data.croppers import CenterCropper, HogCropper, MotionCropper, WholeFrame, expand_box
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from registry import SAMPLERS
+from zoo.kinds import SAMPLERS
 from zoo.data.samplers import ClipSampler, FrameSampler, Instance, UniformSampler
 from zoo.data.video import Frame, VideoReader
 

@@ -11,7 +11,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from registry import HOOKS, LOSSES
+from zoo.engine.hooks import Hook
+from zoo.kinds import HOOKS, LOSSES
+from zoo.losses import Loss
 
 HEADER = "Video_Name\tDifficulty_Score\tExecution_Score\tTotal_Score\tPenalty\tVideo_length\n"
 DIMS = {"dynamic": 12, "static": 16}
@@ -65,7 +67,7 @@ def tiny_overrides(root: Path, out: Path, epochs: int = 3) -> list[str]:
 
 
 @HOOKS.register("test_kill_at_epoch")
-class KillAtEpoch:
+class KillAtEpoch(Hook):
     """Test plugin: SIGKILL this process after ``epoch`` (its checkpoint is written by then)."""
 
     def __init__(self, epoch: int) -> None:
@@ -77,7 +79,7 @@ class KillAtEpoch:
 
 
 @LOSSES.register("test_nan_after")
-class NanAfter(torch.nn.Module):
+class NanAfter(Loss):
     """Test plugin: MSE for ``calls`` batches, then NaN."""
 
     def __init__(self, calls: int) -> None:

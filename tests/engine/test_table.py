@@ -9,7 +9,7 @@ import pytest
 from registry import load_recipe
 from tests.engine.helpers import make_feature_set
 from tools.zoo_table import main as table_main
-from zoo.engine.table import adapt, protocol
+from zoo.engine.zoo_table import adapt, protocol
 
 
 def test_table_from_a_feature_folder(
@@ -40,7 +40,7 @@ def test_table_from_a_feature_folder(
 
     # An interrupted table loses nothing: finished (recipe, seed) cells are kept, and the same table comes back
     capsys.readouterr()
-    import zoo.engine.table as table
+    import zoo.engine.zoo_table as table
 
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished cell was trained again")

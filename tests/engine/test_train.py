@@ -11,7 +11,7 @@ import torch
 
 import registry
 import zoo
-from registry import RecipeError, load_checkpoint
+from registry import ConfigError, load_checkpoint
 from tests.engine.helpers import make_feature_set, tiny_overrides
 from tools.export import main as export_tool
 from tools.predict import main as predict_tool
@@ -53,12 +53,14 @@ def test_trains_evaluates_and_logs(data: Path, tmp_path: Path, capsys: pytest.Ca
     printed = json.loads(capsys.readouterr().out)
     assert printed["spearman"] == pytest.approx(results["selected"]["test_spearman"], abs=1e-6)
     # tools/predict.py scores the same videos the same way and draws the attention timelines.
-    names = list(printed["predictions"])[:2]
+    judged = {p["name"]: p for p in printed["predictions"]}
+    assert all(p["judged"] == pytest.approx(v["judged"]) for p, v in zip(printed["predictions"], judged.values()))
+    names = list(judged)[:2]
     argv = ["--checkpoint", str(run / "selected.pt"), "--feature-root", str(data), *names, "--json"]
     assert predict_tool([*argv, "--plot-dir", str(tmp_path / "plots")]) == 0
     predicted = json.loads(capsys.readouterr().out)
     for p in predicted:
-        assert p["score"] == pytest.approx(printed["predictions"][p["name"]], abs=1e-4)
+        assert p["score"] == pytest.approx(judged[p["name"]]["predicted"], abs=1e-4)
         assert len(p["weights"]["dynamic"]) == len(np.load(data / "dynamic" / f"{p['name']}.npy"))
         assert (tmp_path / "plots" / f"{p['name']}_attention.png").stat().st_size > 1000
     # tools/export.py exports the trained checkpoint; the program scores like the eager model.
@@ -105,7 +107,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(data: Path, tmp_path: Pat
 def test_per_class_protocol_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = make_feature_set(tmp_path / "two", classes=("Ball", "Hoop"))
     ov = [
-        *tiny_overrides(root, tmp_path / "runs", epochs=2),
+        *(o for o in tiny_overrides(root, tmp_path / "runs") if not o.startswith("train.epochs=")),
         "data.classes=[Ball, Hoop]",
         "eval.per_class={Ball: {train.epochs: 2}, Hoop: {train.epochs: 1}}",
     ]
@@ -116,6 +118,11 @@ def test_per_class_protocol_table(tmp_path: Path, capsys: pytest.CaptureFixture[
     (table,) = (tmp_path / "runs" / "actionnet" / "base").glob("per_class-*/table.md")
     rho = [results[c]["spearman"] for c in results]
     assert f"{zoo.engine.metrics.fisher_z_mean(rho):.3f}" in table.read_text()
+    # A key given on the command line wins over the per-class overrides of that key, and says so.
+    capsys.readouterr()
+    again = zoo.engine.train_per_class("actionnet/base", [*ov, "train.epochs=1"], progress=False)
+    assert again["Ball"]["epochs"] == 1 and again["Hoop"]["epochs"] == 1
+    assert "Ball: the command line's train.epochs wins over eval.per_class.Ball" in capsys.readouterr().out
 
 
 def test_bad_input_is_explained(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,7 +133,7 @@ def test_bad_input_is_explained(data: Path, tmp_path: Path, capsys: pytest.Captu
     assert "/nonexistent/rg" in err and "data.root=" in err and "actionnet/synthetic" in err
     assert train_main(["actionnet/base", *tiny_overrides(data, tmp_path), "train.epoch=3"]) == 2
     assert "'epochs'" in capsys.readouterr().err
-    with pytest.raises(RecipeError, match=r"unknown key train.epoch.*'epochs'"):
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['train.epoch'\].*'epochs'"):
         zoo.engine.train("actionnet/base", [*tiny_overrides(data, tmp_path), "+train.epoch=3"])
     assert train_main(["actionnet/base", *tiny_overrides(data, tmp_path), "+model.head.dropuot=0.1"]) == 2
     assert "unknown argument(s) ['dropuot']. Did you mean: 'dropout'" in capsys.readouterr().err

@@ -9,10 +9,11 @@ import torch
 from torch import nn
 
 import zoo
-from registry import ATTENTION, EMBEDDINGS, GRAPH_LAYERS, HEADS, LOSSES, list_recipes, load_checkpoint
+from registry import ConfigError, list_recipes, load_checkpoint
 from tests.engine.helpers import DIMS, make_feature_set
 from zoo.attention.multiscale_lstm import lstm_scan
 from zoo.graphs import InstanceGraph
+from zoo.kinds import ATTENTION, EMBEDDINGS, GRAPH_LAYERS, HEADS, LOSSES
 
 PEERS = list_recipes("peers/*")
 
@@ -170,7 +171,7 @@ def test_diversity_penalty() -> None:
     assert loss({"weights": {"s": same_rows}}, target) == pytest.approx(2.0)
     found = LOSSES.build({"type": "diversity"})({"weights": {"s": same_rows, "t": torch.ones(2, 2)}}, target)
     assert found == pytest.approx(2.0)  # by default every multi-row stream
-    with pytest.raises(KeyError, match="no stream 'x'"):
+    with pytest.raises(ConfigError, match="no stream 'x'"):
         LOSSES.build({"type": "diversity", "stream": "x"})({"weights": {"s": same_rows}}, target)
     with pytest.raises(ValueError, match=r"\[B, H, N\]"):
         LOSSES.build({"type": "diversity"})({"weights": {"t": torch.ones(2, 2)}}, target)
@@ -185,7 +186,7 @@ def test_triplet_loss_on_grade_queries() -> None:
     assert loss({"queries": collapsed}, target) == pytest.approx(0.5)
     close = torch.tensor([[[1.0, 0.0], [0.8, 0.6]]])  # one video, two grades at cosine distance 0.2 < 0.5
     assert loss({"queries": close}, target[:1]) == pytest.approx(0.5 - 0.2)
-    with pytest.raises(KeyError, match="queries"):
+    with pytest.raises(ConfigError, match="queries"):
         loss({"score": target}, target)
 
 

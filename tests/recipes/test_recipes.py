@@ -8,8 +8,9 @@ import pytest
 import torch
 
 import registry
-from registry import LOSSES, list_recipes, load_recipe
+from registry import list_recipes, load_recipe
 from registry.export import export_model
+from zoo.kinds import LOSSES
 
 RECIPES = [r for r in list_recipes() if "model" in load_recipe(r)]
 

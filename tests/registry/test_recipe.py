@@ -1,4 +1,4 @@
-"""Recipes: inheritance, _replace_, _delete_, overrides, YAML errors, lookup by name."""
+"""Recipes: inheritance, _replace_, _remove_, overrides, YAML errors and numbers, lookup by name."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def recipes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "_base_: [../_base_/model.yaml, ../_base_/train.yaml]\ntrain: {epochs: 20}\n",
     )
     write(tmp_path / "fam" / "gat.yaml", "_base_: base.yaml\nmodel:\n  graph: {_replace_: true, type: gat, heads: 4}\n")
-    write(tmp_path / "fam" / "nohead.yaml", "_base_: base.yaml\nmodel: {_delete_: [head]}\n")
+    write(tmp_path / "fam" / "nohead.yaml", "_base_: base.yaml\nmodel: {_remove_: [head]}\n")
+    write(tmp_path / "fam" / "mmengine.yaml", "_base_: base.yaml\nmodel: {_delete_: true, type: other}\n")
     monkeypatch.setattr(recipe_mod, "RECIPE_PATHS", [tmp_path])
     return tmp_path
 
@@ -44,14 +45,28 @@ def test_replace_swaps_a_whole_mapping(recipes: Path) -> None:
     assert load_recipe("fam/gat")["model"]["graph"] == {"type": "gat", "heads": 4}
 
 
-def test_delete_removes_inherited_keys(recipes: Path) -> None:
+def test_remove_removes_inherited_keys(recipes: Path) -> None:
     assert "head" not in load_recipe("fam/nohead")["model"]
+
+
+def test_mmengine_delete_is_refused_with_the_two_names_that_mean_it(recipes: Path) -> None:
+    with pytest.raises(RecipeError, match=r"'_delete_' is not a merge key.*'_replace_: true'.*'_remove_: \[key"):
+        load_recipe("fam/mmengine")
+
+
+def test_numbers_are_read_the_yaml_1_2_way(tmp_path: Path) -> None:
+    path = write(tmp_path / "n.yaml", "optim: {lr: 1e-3, wd: 1E-4, m: 5.e-2, big: 2e5, name: 1e-3x, v: '1e-3'}\n")
+    optim = load_recipe(path)["optim"]
+    assert optim["lr"] == 0.001 and optim["wd"] == 0.0001 and optim["m"] == 0.05 and optim["big"] == 200000.0
+    assert optim["name"] == "1e-3x" and optim["v"] == "1e-3"  # not numbers, or quoted: strings
+    over = apply_overrides(load_recipe(path), ["optim.lr=1e-4", "optim.wd=3E-2"])["optim"]
+    assert over["lr"] == 0.0001 and over["wd"] == 0.03
 
 
 def test_find_by_name_and_path(recipes: Path) -> None:
     assert find_recipe("fam/gat") == recipes / "fam" / "gat.yaml"
     assert load_recipe(recipes / "fam" / "gat.yaml")["train"]["epochs"] == 20
-    assert list_recipes() == ["fam/base", "fam/gat", "fam/nohead"]  # _base_ parts are not recipes
+    assert list_recipes() == ["fam/base", "fam/gat", "fam/mmengine", "fam/nohead"]  # _base_ parts are not recipes
     assert list_recipes("*gat") == ["fam/gat"]
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry import KINDS
 from tools.list import main as list_main
 from tools.recipe import main as recipe_main
+from zoo.kinds import KINDS
 
 
 def test_list_everything_shows_every_kind_and_the_external_namespaces(capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,7 +53,7 @@ def test_external_zoos_import_without_torch_warnings() -> None:
     """fvcore (under pytorchvideo) and PyG script functions at import; torch's FutureWarning must not reach users."""
     code = (
         "import zoo\n"
-        "from registry import BACKBONES, GRAPH_LAYERS\n"
+        "from zoo.kinds import BACKBONES, GRAPH_LAYERS\n"
         "BACKBONES.build({'type': 'ptv:x3d_xs'})\n"
         "GRAPH_LAYERS.build({'type': 'pyg:GATConv'}, in_dim=4, out_dim=4)\n"
     )

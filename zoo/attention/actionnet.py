@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from registry import ATTENTION
-
-from ..nn import masked_softmax
+from ..blocks import masked_softmax
+from ..kinds import ATTENTION
+from .base import Attention
 
 
 @ATTENTION.register("actionnet")
-class ActionNetAttention(nn.Module):
+class ActionNetAttention(Attention):
     """a = softmax_i(Linear(hidden,1)(ReLU(Linear(C,hidden)(z_i)))) over valid i; f = sum_i a_i z_i."""
 
     def __init__(self, in_dim: int, hidden_dim: int = 128) -> None:

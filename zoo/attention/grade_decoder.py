@@ -5,9 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from registry import ATTENTION
+from registry import ConfigError
 
-from ..nn import activation as make_activation
+from ..blocks import activation as make_activation
+from ..kinds import ATTENTION
+from .base import Attention
 
 
 class DecoderLayer(nn.Module):
@@ -33,7 +35,7 @@ class DecoderLayer(nn.Module):
 
 
 @ATTENTION.register("grade_decoder")
-class GradeDecoder(nn.Module):
+class GradeDecoder(Attention):
     """K learned grade queries decode the instances (GDLT); feature = the K decoded queries flattened, [B, K*D].
 
     GDLT: ``queries: 4, layers: 2, heads: 1, ff_ratio: 3, dropout: 0.3`` at width 256, post-norm layers
@@ -57,9 +59,9 @@ class GradeDecoder(nn.Module):
         super().__init__()
         dim = dim or in_dim
         if dim % heads:
-            raise ValueError(f"grade_decoder: width {dim} must be divisible by heads={heads}")
+            raise ConfigError(f"grade_decoder: width {dim} must be divisible by heads={heads}")
         if queries < 1 or layers < 1:
-            raise ValueError(f"grade_decoder: needs queries >= 1 and layers >= 1, got {queries} and {layers}")
+            raise ConfigError(f"grade_decoder: needs queries >= 1 and layers >= 1, got {queries} and {layers}")
         self.proj = nn.Identity() if dim == in_dim else nn.Linear(in_dim, dim)
         self.queries = nn.Parameter(torch.randn(queries, dim))  # like GDLT's nn.Embedding prototypes, N(0, 1)
         ff_dim = max(1, round(dim * ff_ratio))

@@ -12,9 +12,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from registry import ATTENTION
+from registry import ConfigError
 
-from ..nn import MaskedBatchNorm
+from ..blocks import MaskedBatchNorm
+from ..kinds import ATTENTION
+from .base import Attention
 
 NORMS = ("none", "batch")
 
@@ -93,7 +95,7 @@ class _Scale(nn.Module):
 
 
 @ATTENTION.register("multiscale_lstm")
-class MultiScaleLSTM(nn.Module):
+class MultiScaleLSTM(Attention):
     """MS-LSTM's M-LSTM: per scale Conv1d(k, stride s) - ReLU - BN - LSTM; the last valid states concatenated.
 
     Kernels (2, 4, 8) with strides (1, 2, 4) as in the authors' code. Each video is read at the last
@@ -116,12 +118,12 @@ class MultiScaleLSTM(nn.Module):
         super().__init__()
         strides = tuple(strides) if strides is not None else tuple(kernels)
         if len(strides) != len(kernels) or min(kernels, default=0) < 1 or min(strides, default=0) < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"multiscale_lstm: needs one stride per kernel, all >= 1; got kernels {list(kernels)}, "
                 f"strides {list(strides)}"
             )
         if norm not in NORMS:
-            raise ValueError(f"multiscale_lstm: norm must be one of {NORMS}, got {norm!r}")
+            raise ConfigError(f"multiscale_lstm: norm must be one of {NORMS}, got {norm!r}")
         self.scales = nn.ModuleList(_Scale(in_dim, k, s, channels, hidden_dim, norm) for k, s in zip(kernels, strides))
         self.proj = None
         if proj_dim:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from registry import ATTENTION
+from ..kinds import ATTENTION
+from .base import Attention
 
 
 @ATTENTION.register("mean")
-class MeanPool(nn.Module):
+class MeanPool(Attention):
     """Average of the valid instances; uniform weights over them."""
 
     def __init__(self, in_dim: int) -> None:
@@ -23,7 +24,7 @@ class MeanPool(nn.Module):
 
 
 @ATTENTION.register("max")
-class MaxPool(nn.Module):
+class MaxPool(Attention):
     """Element-wise maximum over the valid instances (no instance weights)."""
 
     def __init__(self, in_dim: int) -> None:

@@ -13,10 +13,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from registry import ATTENTION
 from registry.registry import wrapping_factory
 
-from ..imports import import_quietly
+from ..imports import first_sentence, import_quietly
+from ..kinds import ATTENTION
+from .base import Attention
 
 # How each is built: "plain" takes no size; "channels" takes in_channels or channels; "gate" gets a
 # gate network; "set" sizes by channels and needs sorted groups.
@@ -37,9 +38,11 @@ SUPPORTED: dict[str, str] = {
     "LSTMAggregation": "channels",
     "GRUAggregation": "channels",
 }
+# Aggregations of torch_geometric.nn.aggr that are not offered, and why (tools/list.py shows the reasons).
+LEFT_OUT: dict[str, str] = {}
 
 
-class PygReadout(nn.Module):
+class PygReadout(Attention):
     """A PyG aggregation behind the attention signature ``(x [B,N,C], mask) -> (feature [B,C'], None)``."""
 
     def __init__(self, aggr: str, in_dim: int, out_dim: int | None = None, **kwargs: Any) -> None:
@@ -91,9 +94,14 @@ def _factory(aggr: str) -> Any:
         inspect.Parameter("out_dim", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=int | None),
     ]
     skip = {"in_channels", "out_channels", "channels", "gate_nn", "nn", "local_nn", "global_nn"}
-    doc = f"PyG {aggr} readout over the valid instances (no instance weights)."
+    doc = (
+        f"PyG {aggr} readout over the valid instances (no instance weights): {first_sentence(getattr(A, aggr).__doc__)}"
+    )
     return wrapping_factory(functools.partial(PygReadout, aggr), own, getattr(A, aggr).__init__, skip, doc)
 
+
+for _name, _why in LEFT_OUT.items():
+    ATTENTION.leave_out(f"pyg:{_name}", _why)
 
 ATTENTION.add_namespace(
     "pyg",

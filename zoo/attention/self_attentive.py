@@ -5,9 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from registry import ATTENTION
+from registry import ConfigError
 
-from ..nn import MaskedBatchNorm, masked_softmax
+from ..blocks import MaskedBatchNorm, masked_softmax
+from ..kinds import ATTENTION
+from .base import Attention
 from .multiscale_lstm import lstm_states
 
 READOUTS = ("flatten", "lstm")
@@ -15,7 +17,7 @@ NORMS = ("none", "batch")
 
 
 @ATTENTION.register("self_attentive")
-class SelfAttentive(nn.Module):
+class SelfAttentive(Attention):
     """A = softmax over valid instances of W2 tanh(W1 H^T) (``heads`` rows); M = A H, read out flat or by an LSTM.
 
     ``readout: flatten`` gives ``[B, heads * C]`` (Lin et al.). MS-LSTM's S-LSTM is ``heads: 50,
@@ -36,9 +38,9 @@ class SelfAttentive(nn.Module):
     ) -> None:
         super().__init__()
         if readout not in READOUTS:
-            raise ValueError(f"self_attentive: readout must be one of {READOUTS}, got {readout!r}")
+            raise ConfigError(f"self_attentive: readout must be one of {READOUTS}, got {readout!r}")
         if norm not in NORMS:
-            raise ValueError(f"self_attentive: norm must be one of {NORMS}, got {norm!r}")
+            raise ConfigError(f"self_attentive: norm must be one of {NORMS}, got {norm!r}")
         self.w1 = nn.Linear(in_dim, hidden_dim, bias=False)
         self.w2 = nn.Linear(hidden_dim, heads, bias=False)
         self.norm = MaskedBatchNorm(in_dim) if norm == "batch" else None  # over the batch and the rows of M

@@ -16,8 +16,10 @@ from typing import Any, TypeVar
 import torch
 from torch import Tensor, nn
 
-from registry import ConfigError
+from registry import ConfigError, MissingFileError
 from registry.checkpoint import mismatches
+
+from ..errors import DataError
 
 T = TypeVar("T")
 
@@ -131,7 +133,7 @@ class Backbone(nn.Module):
         rank = 5 if video else 4
         example = list(self.input_spec.shape)
         if not isinstance(x, Tensor):
-            raise ValueError(f"{self.name} expects a tensor of frames {want}, got {type(x).__name__}")
+            raise DataError(f"{self.name} expects a tensor of frames {want}, got {type(x).__name__}")
         if x.dim() == rank and x.shape[1] == 3 and x.is_floating_point():
             return
         hint = ""
@@ -147,7 +149,7 @@ class Backbone(nn.Module):
             hint = " A video clip? Use a ptv: backbone, or fold time into the batch: x.transpose(1, 2).flatten(0, 1)."
         elif video and x.dim() == 4:
             hint = " Single frames? Use a timm: backbone, or add a time axis: x[:, :, None]."
-        raise ValueError(f"{self.name} expects frames {want} (trained on {[1, *example]}), got {list(x.shape)}.{hint}")
+        raise DataError(f"{self.name} expects frames {want} (trained on {[1, *example]}), got {list(x.shape)}.{hint}")
 
     # -- weights ------------------------------------------------------------------------------
     def load_weights(self, path: str | os.PathLike[str]) -> None:
@@ -181,7 +183,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, Tensor]:
     """A flat ``{name: tensor}`` from a checkpoint file, read without running code from it."""
     p = Path(path).expanduser()
     if not p.is_file():
-        raise FileNotFoundError(f"weights file {str(p)!r} does not exist")
+        raise MissingFileError(f"weights file {str(p)!r} does not exist")
     if p.suffix == ".safetensors":
         from safetensors.torch import load_file
 

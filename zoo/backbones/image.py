@@ -14,8 +14,7 @@ from typing import Any
 
 from torch import Tensor
 
-from registry import BACKBONES
-
+from ..kinds import BACKBONES
 from .base import Backbone, InputSpec, check_sources, download_pretrained
 
 

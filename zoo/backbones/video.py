@@ -19,9 +19,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from registry import BACKBONES
-
+from ..errors import DataError
 from ..imports import import_quietly
+from ..kinds import BACKBONES
 from .base import Backbone, InputSpec, check_sources, download_pretrained
 
 KINETICS_MEAN = (0.45, 0.45, 0.45)
@@ -198,7 +198,7 @@ class PtvBackbone(Backbone):
             spec = self.input_spec
             want = (spec.frames, *spec.size)
             if tuple(x.shape[2:]) != want:
-                raise ValueError(
+                raise DataError(
                     f"{self.name} only takes clips of T, H, W = {want} (its positional embeddings are fixed); "
                     f"got [B, 3, T, H, W] = {list(x.shape)}. Sample {spec.frames} frames and crop to "
                     f"{spec.size[0]}x{spec.size[1]}, or pick a convolutional ptv: backbone."

@@ -13,6 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from registry import MissingFileError
+
+from ..errors import DataError
+from .video import VIDEO_SUFFIXES
+
 RG_COLUMNS = ("Video_Name", "Difficulty_Score", "Execution_Score", "Total_Score", "Penalty", "Video_length")
 RG_KEYS = ("difficulty", "execution", "total", "penalty", "length")
 RG_TARGETS = ("total", "difficulty", "execution")
@@ -24,10 +29,8 @@ FISV_TARGETS = ("tes", "pcs")
 FISV_FORMAT = "no header, `<id> <TES> <PCS> <deductions>` per video"
 FISV_CLASS = "fisv"
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm")
 
-
-class AnnotationError(ValueError):
+class AnnotationError(DataError):
     """A malformed annotation file, line, target or class filter."""
 
 
@@ -111,7 +114,7 @@ def _line_error(path: Path, lineno: int, text: str, fmt: str, problem: str) -> A
 def _read_rows(path: Path, n_fields: int, fmt: str, header: Sequence[str] | None) -> list[tuple[int, str, list[str]]]:
     """(line number, text, fields) of every non-blank data line; checks field counts and duplicates."""
     if not path.is_file():
-        raise FileNotFoundError(f"annotation file {path} does not exist (expected {fmt})")
+        raise MissingFileError(f"annotation file {path} does not exist (expected {fmt})")
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     rows: list[tuple[int, str, list[str]]] = []
     seen: dict[str, int] = {}
@@ -172,7 +175,7 @@ def _find_files(
     folder = Path(folder)
     names = [a if isinstance(a, str) else a.name for a in annotations]
     if not folder.is_dir():
-        raise FileNotFoundError(f"{what} folder {folder} does not exist (needed for {len(names)} {what}s)")
+        raise MissingFileError(f"{what} folder {folder} does not exist (needed for {len(names)} {what}s)")
     # One listing of the folder instead of a stat per name and suffix; earlier suffixes win.
     rank = {s.lower(): i for i, s in enumerate(suffixes)}
     found: dict[str, tuple[int, Path]] = {}
@@ -185,7 +188,7 @@ def _find_files(
     missing = [n for n in names if n not in found]
     if missing:
         pattern = "{" + ",".join(suffixes) + "}" if len(suffixes) > 1 else suffixes[0]
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{len(missing)} of {len(names)} {what}s missing from {folder} (looked for <name>{pattern}): "
             + ", ".join(missing)
         )

@@ -13,7 +13,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from registry import CROPPERS
+from registry import ConfigError
+
+from ..kinds import CROPPERS
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, exclusive ends
 
@@ -94,7 +96,7 @@ class CenterCropper(Cropper):
     def __init__(self, fraction: float = 0.8):
         super().__init__()
         if not 0 < fraction <= 1:
-            raise ValueError(f"center cropper: fraction must be in (0, 1], got {fraction!r}")
+            raise ConfigError(f"center cropper: fraction must be in (0, 1], got {fraction!r}")
         self.fraction = float(fraction)
 
     def find(self, frames: np.ndarray) -> Box | None:
@@ -129,11 +131,11 @@ class MotionCropper(Cropper):
         keep_last: bool = True,
     ):
         if not 0 <= threshold < 255:
-            raise ValueError(f"motion cropper: threshold must be a grey level in [0, 255), got {threshold!r}")
+            raise ConfigError(f"motion cropper: threshold must be a grey level in [0, 255), got {threshold!r}")
         if not 0 <= min_area < 1:
-            raise ValueError(f"motion cropper: min_area is a share of the frame in [0, 1), got {min_area!r}")
+            raise ConfigError(f"motion cropper: min_area is a share of the frame in [0, 1), got {min_area!r}")
         if box_size is not None and not 0 < box_size <= 1:
-            raise ValueError(f"motion cropper: box_size is a share of the shorter side in (0, 1], got {box_size!r}")
+            raise ConfigError(f"motion cropper: box_size is a share of the shorter side in (0, 1], got {box_size!r}")
         super().__init__(keep_last)
         _check_margin(margin, self.name)
         self.threshold, self.min_area, self.margin, self.square = int(threshold), float(min_area), margin, square
@@ -196,9 +198,9 @@ class HogCropper(Cropper):
     ):
         super().__init__(keep_last)
         if not upscale > 0:
-            raise ValueError(f"hog cropper: upscale must be positive, got {upscale!r}")
+            raise ConfigError(f"hog cropper: upscale must be positive, got {upscale!r}")
         if not scale > 1:
-            raise ValueError(f"hog cropper: scale (the step of the image pyramid) must be > 1, got {scale!r}")
+            raise ConfigError(f"hog cropper: scale (the step of the image pyramid) must be > 1, got {scale!r}")
         _check_margin(margin, self.name)
         self.upscale, self.margin, self.square = float(upscale), margin, square
         self.scale, self.stride = float(scale), int(stride)
@@ -258,7 +260,7 @@ def expand_box(box: Box, height: int, width: int, margin: float, square: bool) -
 
 def _check_margin(margin: float, name: str) -> None:
     if not margin >= 0:
-        raise ValueError(f"{name} cropper: margin must be >= 0 (a share of the box per side), got {margin!r}")
+        raise ConfigError(f"{name} cropper: margin must be >= 0 (a share of the box per side), got {margin!r}")
 
 
 def _as_frames(frames: Any, name: str) -> np.ndarray:

@@ -1,128 +1,210 @@
-"""Registered datasets: annotation format + feature folders -> ``FeatureData`` for the trainer."""
+"""Registered dataset types: a recipe's ``data:`` section, typed, and how it becomes ``FeatureData``.
+
+Each type is a frozen dataclass: building it from the recipe checks every key, type and range and
+reads nothing; ``load(inputs, extract)`` reads (and for the synthetic set renders and extracts).
+Its ``scoring(...)`` says how outputs become scores, the same for training, ``test`` and ``predict``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from registry import DATASETS
+from registry import ConfigError
+from registry.sections import check_fields, option
 
-from .annotations import read_fisv, read_rg
-from .features import FeatureData, Windowing, carve_validation, read_split, resolve_root
+from ..errors import DataError
+from ..kinds import DATASETS, SAMPLERS
+from .annotations import Annotation, read_fisv, read_rg
+from .features import FeatureData, Scoring, carve_validation, check_disjoint, read_split, resolve_root
 
 READERS = {"rg": read_rg, "fisv": read_fisv}
 
 
-def read_annotations(path: Any, format: str, target: str, classes: list[str] | None) -> list:
-    if format not in READERS:
-        raise ValueError(f"data.format must be one of {sorted(READERS)}, got {format!r}")
+class Dataset:
+    """The contract of a dataset type: a typed ``data:`` section that can load itself.
+
+    Built from the recipe's ``data:`` keys (checked; nothing is read). ``load(inputs, extract,
+    progress)`` -> ``FeatureData`` (train / optional validation / test splits, disjoint by video,
+    and their ``Scoring``). ``scoring(extract)`` -> the ``Scoring`` without reading the data
+    (what ``predict`` needs when a checkpoint predates stored scoring).
+    """
+
+    section: ClassVar[str] = "data"
+    score_scale: float
+    window: dict[str, int | None] | None
+    pad_mask: bool
+
+    def __post_init__(self) -> None:
+        check_fields(self, self.section)
+
+    def load(self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True) -> FeatureData:
+        raise NotImplementedError
+
+    def scoring(self, extract: Mapping[str, Any] | None = None, bounds: tuple[float, float] | None = None) -> Scoring:
+        return Scoring(
+            score_scale=self.score_scale,
+            window=dict(self.window or {}),
+            pad_mask=self.pad_mask,
+            score_bounds=bounds,
+            instance_seconds=instance_seconds(extract),
+        )
+
+
+DATASETS.contract = Dataset
+
+
+def instance_seconds(extract: Mapping[str, Any] | None) -> dict[str, float | None]:
+    """Each input's seconds between instances, as its sampler reports them (None when it cannot know)."""
+    out: dict[str, float | None] = {}
+    for key, entry in ((extract or {}).get("inputs") or {}).items():
+        sampler = (entry or {}).get("sampler")
+        out[key] = SAMPLERS.build(sampler).seconds_per_instance if sampler else None
+    return out
+
+
+def read_annotations(path: Path, format: str, target: str, classes: list[str] | None) -> list[Annotation]:
     if format == "rg":
         return read_rg(path, target=target, classes=classes)
     return read_fisv(path, target=target)
 
 
 @DATASETS.register("features")
-def feature_dataset(
-    root: str,
-    inputs: dict[str, int],
-    format: str = "rg",
-    annotations: Mapping[str, str] | None = None,
-    features: Mapping[str, str] | None = None,
-    classes: list[str] | None = None,
-    target: str = "total",
-    score_scale: float = 1.0,
-    window: Mapping[str, int | None] | None = None,
-    pad_mask: bool = True,
-    val_fraction: float = 0.0,
-    split_seed: int = 0,
-    mmap: bool = False,
-) -> FeatureData:
+@dataclass(frozen=True)
+class FeatureDataset(Dataset):
     """Pre-extracted features (``<root>/<folder>/<name>.npy`` per input) with RG or Fis-V annotations.
 
     ``window`` gives fixed windows per input (random start in training, centred at test, zero-padded
     when short; ``pad_mask: false`` hides the padding from the masks as the authors' code did);
-    an input without a window is taken whole, batches padded with masks.
+    an input without a window is taken whole, batches padded with masks. A video in two splits is
+    refused unless ``allow_overlap``.
     """
-    base = resolve_root(root)
-    files = dict(annotations or {"train": "train.txt", "test": "test.txt"})
-    for split in ("train", "test"):
-        if split not in files:
-            raise ValueError(f"data.annotations needs a '{split}' file, got {sorted(files)}")
-    folders = {key: base / (features or {}).get(key, key) for key in inputs}
-    rows = {s: read_annotations(base / files[s], format, target, classes) for s in ("train", "test")}
-    for s, r in rows.items():
-        if not r:
-            raise ValueError(f"{base / files[s]}: no videos left for classes {classes}")
-    train = read_split(rows["train"], folders, inputs, score_scale, mmap)
-    test = read_split(rows["test"], folders, inputs, score_scale, mmap)
-    train, val = carve_validation(train, val_fraction, split_seed)
-    scores = [a.score for r in rows.values() for a in r]
-    return FeatureData(
-        train=train,
-        test=test,
-        val=val,
-        windowing=Windowing(dict(window or {}), pad_mask),
-        score_scale=float(score_scale),
-        score_bounds=(min(scores), max(scores)),
-        inputs=dict(inputs),
-    )
+
+    root: str = option()
+    format: str = option("rg", choices=tuple(READERS))
+    annotations: dict[str, str] | None = option(None)  # {train: file, test: file} under root
+    features: dict[str, str] | None = option(None)  # {input: folder} under root (default: the input's name)
+    classes: list[str] | None = option(None)
+    target: str = option("total")
+    score_scale: float = option(1.0, gt=0)  # the model regresses score / score_scale
+    window: dict[str, int | None] | None = option(None)
+    pad_mask: bool = option(True)
+    val_fraction: float = option(0.0, min=0, max=0.95)
+    split_seed: int = option(0, min=0)
+    mmap: bool = option(False)
+    allow_overlap: bool = option(False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        files = dict(self.annotations or {"train": "train.txt", "test": "test.txt"})
+        missing = [s for s in ("train", "test") if s not in files]
+        if missing:
+            raise ConfigError(f"data.annotations needs a file for {missing}, got {sorted(files)}")
+
+    def load(self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True) -> FeatureData:
+        base = resolve_root(self.root)
+        files = dict(self.annotations or {"train": "train.txt", "test": "test.txt"})
+        folders = {key: base / (self.features or {}).get(key, key) for key in inputs}
+        rows = {s: read_annotations(base / files[s], self.format, self.target, self.classes) for s in ("train", "test")}
+        for s, r in rows.items():
+            if not r:
+                raise DataError(f"{base / files[s]}: no videos left for classes {self.classes}")
+        train = read_split(rows["train"], folders, inputs, self.score_scale, self.mmap)
+        test = read_split(rows["test"], folders, inputs, self.score_scale, self.mmap)
+        check_disjoint({"train": train, "test": test}, self.allow_overlap)
+        train, val = carve_validation(train, self.val_fraction, self.split_seed)
+        scores = [a.score for r in rows.values() for a in r]
+        seconds = _manifest_seconds(folders) or instance_seconds(extract)
+        scoring = dataclasses.replace(
+            self.scoring(extract, (min(scores), max(scores))), instance_seconds={k: seconds.get(k) for k in inputs}
+        )
+        return FeatureData(train=train, test=test, val=val, scoring=scoring, inputs=dict(inputs))
+
+
+def _manifest_seconds(folders: Mapping[str, Path]) -> dict[str, float | None]:
+    """Seconds per instance recorded by the extraction that made each input's folder (extract.json)."""
+    from .extract.manifest import read_manifest_inputs
+
+    out: dict[str, float | None] = {}
+    for key, folder in folders.items():
+        described = read_manifest_inputs(folder.parent).get(folder.name) or {}
+        if described.get("instance_seconds") is not None:
+            out[key] = float(described["instance_seconds"])
+    return out
 
 
 @DATASETS.register("synthetic")
-def synthetic_dataset(
-    inputs: dict[str, int],
-    extract: Mapping[str, Any] | None = None,
-    root: str = "data/synthetic",
-    videos: int = 200,
-    seed: int = 0,
-    size: int = 128,
-    fps: float = 10.0,
-    duration: float = 20.0,
-    test_fraction: float = 0.25,
-    score_scale: float = 25.0,
-    window: Mapping[str, int | None] | None = None,
-    pad_mask: bool = True,
-    val_fraction: float = 0.2,
-    split_seed: int = 0,
-    device: str = "cpu",
-) -> FeatureData:
+@dataclass(frozen=True)
+class SyntheticDataset(Dataset):
     """The built-in synthetic gymnastics set: rendered, features extracted with the recipe's extract: (both cached).
 
-    Videos go to ``<root>/render``; features to ``<root>/features/<digest of the extract section>``, so
-    recipes with other backbones never share (or overwrite) each other's features.
+    Videos go to ``<root>/render/<digest of the render parameters>`` and features to
+    ``<root>/features/<digest of that render and the extract section>``: another seed, size or
+    length renders a set of its own, and features are only ever reused for the videos they came from.
     """
-    from .extract import extract_features
-    from .synthetic import make_synthetic
 
-    if not extract:
-        raise ValueError("data.type synthetic needs the recipe's extract: section (how to turn videos into features)")
-    base = Path(root)
-    render = make_synthetic(
-        base / "render", videos=videos, seed=seed, size=size, fps=fps, duration=duration,
-        test_fraction=test_fraction, progress=True,
-    )
-    digest = hashlib.sha1(json.dumps(_feature_relevant(extract), sort_keys=True).encode()).hexdigest()[:10]
-    features = base / "features" / digest
-    report = extract_features(extract, render / "videos", features, device=device, progress=True)
-    if not report.ok:
-        raise RuntimeError(f"feature extraction failed for some synthetic videos:\n{report.summary()}")
-    return feature_dataset(
-        root=str(render),
-        inputs=inputs,
-        format="rg",
-        annotations={"train": "annotations/train.txt", "test": "annotations/test.txt"},
-        features={key: str((features / key).resolve()) for key in inputs},
-        score_scale=score_scale,
-        window=window,
-        pad_mask=pad_mask,
-        val_fraction=val_fraction,
-        split_seed=split_seed,
-    )
+    root: str = option("data/synthetic")
+    videos: int = option(200, min=1)
+    seed: int = option(0, min=0)
+    size: int = option(128, min=32)  # pixels, square frames (width and height override it)
+    width: int | None = option(None, min=32)
+    height: int | None = option(None, min=32)
+    fps: float = option(10.0, gt=0)
+    duration: float = option(20.0, gt=0)  # seconds per routine
+    test_fraction: float = option(0.25, gt=0, max=0.9)
+    score_scale: float = option(25.0, gt=0)
+    window: dict[str, int | None] | None = option(None)
+    pad_mask: bool = option(True)
+    val_fraction: float = option(0.2, min=0, max=0.95)
+    split_seed: int = option(0, min=0)
+    device: str = option("cpu")  # where the extraction's backbones run
+
+    def load(self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True) -> FeatureData:
+        from .extract import extract_features
+        from .synthetic import make_synthetic, render_key
+
+        if not extract:
+            raise ConfigError("data.type synthetic needs the recipe's extract: section (how to turn videos into features)")
+        params = dict(
+            videos=self.videos,
+            seed=self.seed,
+            width=self.width or self.size,
+            height=self.height or self.size,
+            fps=self.fps,
+            duration=self.duration,
+            test_fraction=self.test_fraction,
+        )
+        key = render_key(**params)
+        render = make_synthetic(Path(self.root) / "render" / key, progress=progress, **params)
+        digest = _digest({"render": key, "extract": _feature_relevant(extract)})
+        features = Path(self.root) / "features" / digest
+        report = extract_features(extract, render / "videos", features, device=self.device, progress=progress)
+        if not report.ok:
+            raise DataError(f"feature extraction failed for some synthetic videos:\n{report.summary()}")
+        return FeatureDataset(
+            root=str(render),
+            format="rg",
+            annotations={"train": "annotations/train.txt", "test": "annotations/test.txt"},
+            features={key: str((features / key).resolve()) for key in inputs},
+            score_scale=self.score_scale,
+            window=self.window,
+            pad_mask=self.pad_mask,
+            val_fraction=self.val_fraction,
+            split_seed=self.split_seed,
+        ).load(inputs, extract, progress)
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 def _feature_relevant(extract: Mapping[str, Any]) -> dict[str, Any]:
-    """The extract section without what only changes speed (a batch size)."""
-    return {k: v for k, v in extract.items() if k != "batch_size"}
+    """The extract section without what only changes speed (see extract.config.SPEED_KEYS)."""
+    from .extract.config import SPEED_KEYS
+
+    return {k: v for k, v in extract.items() if k not in SPEED_KEYS}

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from registry import SAMPLERS
+from ..kinds import SAMPLERS
 
 from .video import Frame
+from registry import ConfigError
 
 _TIME_EPS = 1e-4  # seconds of slack when comparing frame times with target times
 
@@ -40,7 +41,7 @@ def _positive(name: str, value: float | None, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
     if value is None or not value > 0:
-        raise ValueError(f"{name} must be positive{' or None' if allow_none else ''}, got {value!r}")
+        raise ConfigError(f"{name} must be positive{' or None' if allow_none else ''}, got {value!r}")
 
 
 @SAMPLERS.register("clips")
@@ -81,6 +82,11 @@ class ClipSampler:
             images += [images[-1]] * (self.length - len(images))
             yield Instance(count, buffer[0].time, np.stack(images))
 
+    @property
+    def seconds_per_instance(self) -> float | None:
+        """Seconds between clip starts (None at the video's own rate, which the sampler does not know)."""
+        return self.stride / self.fps if self.fps else None
+
     def __repr__(self) -> str:
         return f"ClipSampler(length={self.length}, fps={self.fps}, stride={self.stride}, pad_last={self.pad_last})"
 
@@ -90,7 +96,7 @@ class _Context:
 
     def __init__(self, context: int, context_fps: float) -> None:
         if context < 0:
-            raise ValueError(f"context must be >= 0 frames, got {context!r}")
+            raise ConfigError(f"context must be >= 0 frames, got {context!r}")
         _positive("context_fps", context_fps)
         self.context = int(context)
         self.step = 1.0 / float(context_fps)
@@ -144,6 +150,10 @@ class FrameSampler:
             # The next key time after this frame (a long gap is not filled with repeats).
             next_key = (math.floor(frame.time * self.key_fps + _TIME_EPS * self.key_fps) + 1) / self.key_fps
 
+    @property
+    def seconds_per_instance(self) -> float | None:
+        return 1.0 / self.key_fps
+
     def __repr__(self) -> str:
         return f"FrameSampler(fps={self.key_fps}, context={self.context}, context_fps={self.context_fps})"
 
@@ -190,6 +200,10 @@ class UniformSampler:
             keys.popleft()
             yield Instance(count, last.time, ctx.stack(last))
             count += 1
+
+    @property
+    def seconds_per_instance(self) -> float | None:
+        return None  # the spacing depends on each video's length
 
     def __repr__(self) -> str:
         return f"UniformSampler(count={self.count}, context={self.context}, context_fps={self.context_fps})"

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
+from registry import ConfigError
 
 KINDS = ("video", "image")
 
@@ -22,16 +23,16 @@ KINDS = ("video", "image")
 def _size(size: int | Sequence[int]) -> tuple[int, int]:
     hw = (int(size), int(size)) if isinstance(size, int | np.integer) else tuple(int(s) for s in size)
     if len(hw) != 2 or min(hw) < 1:
-        raise ValueError(f"size must be an int or (height, width) of positive ints, got {size!r}")
+        raise ConfigError(f"size must be an int or (height, width) of positive ints, got {size!r}")
     return hw  # type: ignore[return-value]
 
 
 def _stats(values: Sequence[float], what: str) -> list[float]:
     values = [float(v) for v in values]
     if len(values) != 3:
-        raise ValueError(f"{what} needs one value per RGB channel (3), got {values!r}")
+        raise ConfigError(f"{what} needs one value per RGB channel (3), got {values!r}")
     if what == "std" and min(values) <= 0:
-        raise ValueError(f"std must be positive, got {values!r}")
+        raise ConfigError(f"std must be positive, got {values!r}")
     return values
 
 

@@ -19,13 +19,17 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from ..errors import DataError
+
+# Files the zoo treats as videos (extraction folders, predict, annotations checks).
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 # A frame counts for target time t when it lies at most this far before it (float rounding of pts).
 _TIME_EPS = 1e-4
 # A stream whose header promises N frames but decodes fewer than this share of them was cut short.
 _MIN_DECODED_SHARE = 0.9
 
 
-class VideoError(RuntimeError):
+class VideoError(DataError):
     """A video that cannot be opened or decoded; the message names the file."""
 
 

@@ -1,5 +1,6 @@
-"""Per-instance embeddings: ``[B, N, C] -> [B, N, D]``."""
+"""Per-instance embeddings: ``(x [B, N, C], mask [B, N]) -> [B, N, D]`` (contract: ``base.Embedding``)."""
 
-from . import conv1d, mlp
+from . import base, conv1d, mlp
+from .base import Embedding
 
-__all__ = ["conv1d", "mlp"]
+__all__ = ["Embedding", "base", "conv1d", "mlp"]

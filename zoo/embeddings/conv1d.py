@@ -6,16 +6,18 @@ import itertools
 
 from torch import Tensor, nn
 
-from registry import EMBEDDINGS
+from registry import ConfigError
 
-from ..nn import MaskedBatchNorm, layer_widths
-from ..nn import activation as make_activation
+from ..blocks import MaskedBatchNorm, layer_widths
+from ..blocks import activation as make_activation
+from ..kinds import EMBEDDINGS
+from .base import Embedding
 
 NORMS = ("none", "batch")
 
 
 @EMBEDDINGS.register("conv1d")
-class Conv1dEmbedding(nn.Module):
+class Conv1dEmbedding(Embedding):
     """Conv1d-[norm]-act layers over time: in_dim -> hidden (in_dim * hidden_ratio, or hidden_dims) -> out_dim.
 
     GDLT: ``Conv1d(C, C/2, 1) - BN - ReLU - Conv1d(C/2, 256, 1) - BN`` is ``hidden_ratio: 0.5, out_dim: 256,
@@ -39,9 +41,11 @@ class Conv1dEmbedding(nn.Module):
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"conv1d embedding: kernel_size must be odd (symmetric 'same' padding), got {kernel_size}")
+            raise ConfigError(
+                f"conv1d embedding: kernel_size must be odd (symmetric 'same' padding), got {kernel_size}"
+            )
         if norm not in NORMS:
-            raise ValueError(f"conv1d embedding: norm must be one of {NORMS}, got {norm!r}")
+            raise ConfigError(f"conv1d embedding: norm must be one of {NORMS}, got {norm!r}")
         dims = layer_widths(in_dim, out_dim, hidden_dims, hidden_ratio, "conv1d embedding")
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()  # empty without norm

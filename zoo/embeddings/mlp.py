@@ -6,14 +6,14 @@ import itertools
 
 from torch import Tensor, nn
 
-from registry import EMBEDDINGS
-
-from ..nn import activation as make_activation
-from ..nn import layer_widths
+from ..blocks import activation as make_activation
+from ..blocks import layer_widths
+from ..kinds import EMBEDDINGS
+from .base import Embedding
 
 
 @EMBEDDINGS.register("mlp")
-class MLPEmbedding(nn.Module):
+class MLPEmbedding(Embedding):
     """Linear-act layers per instance: in_dim -> hidden (in_dim * hidden_ratio, or hidden_dims) -> out_dim.
 
     ACTION-NET: ``Linear(C, C/2) - ReLU - Linear(C/2, 256) - ReLU`` is ``hidden_ratio: 0.5, out_dim: 256``.
@@ -41,17 +41,17 @@ class MLPEmbedding(nn.Module):
         self.net = nn.Sequential(*layers)
         self.out_dim = out_dim
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:  # per instance: the mask is not needed
         return self.net(x)
 
 
 @EMBEDDINGS.register("identity")
-class Identity(nn.Module):
+class Identity(Embedding):
     """No embedding: the backbone features as they are."""
 
     def __init__(self, in_dim: int) -> None:
         super().__init__()
         self.out_dim = in_dim
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         return x

@@ -1,7 +1,17 @@
 """Training, evaluation, metrics, checkpoints, logging and distributed runs."""
 
-from . import metrics, optim, trainer
+from . import hooks, metrics, optim, trainer
 from .run import test_checkpoint, train, train_per_class
 from .trainer import Trainer, TrainingDiverged
 
-__all__ = ["Trainer", "TrainingDiverged", "metrics", "optim", "test_checkpoint", "train", "train_per_class", "trainer"]
+__all__ = [
+    "Trainer",
+    "TrainingDiverged",
+    "hooks",
+    "metrics",
+    "optim",
+    "test_checkpoint",
+    "train",
+    "train_per_class",
+    "trainer",
+]

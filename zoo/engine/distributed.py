@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from registry import ConfigError
+
 
 @dataclass(frozen=True)
 class World:
@@ -37,7 +39,7 @@ def pick_device(requested: str, world: World) -> torch.device:
     if requested not in ("auto", "cpu", "cuda"):
         raise ValueError(f"run.device must be auto, cpu or cuda, got {requested!r}")
     if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("run.device=cuda but no CUDA device is available; use run.device=cpu or auto")
+        raise ConfigError("run.device=cuda but no CUDA device is available; use run.device=cpu or auto")
     if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
         return torch.device("cuda", world.local_rank % torch.cuda.device_count())
     return torch.device("cpu")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ..data.features import FeatureData, Split
-from .metrics import score_metrics
+from ..errors import NonFiniteError
+from .metrics import Metrics, score_metrics
 
 
 @dataclass
@@ -18,12 +21,27 @@ class Predictions:
     targets: list[float]
     weights: dict[str, list[list[float] | None]]  # per stream, per video, over its instances
 
-    def metrics(self, bounds: tuple[float, float]) -> dict[str, float]:
+    def metrics(self, bounds: tuple[float, float]) -> Metrics:
         return score_metrics(self.scores, self.targets, bounds)
 
 
 def to_device(batch: dict[str, Tensor], device: torch.device) -> dict[str, Tensor]:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def check_finite(out: Mapping[str, Any], names: Sequence[str]) -> None:
+    """A NaN or inf in a score or an instance weight is an error naming the videos, never a printed ``nan``."""
+    bad = ~torch.isfinite(out["score"].detach().float())
+    for w in out.get("weights", {}).values():
+        if w is not None:
+            bad |= ~torch.isfinite(w.detach().float()).flatten(1).all(1)
+    if bool(bad.any()):
+        which = [names[i] for i in bad.nonzero().flatten().tolist()]
+        raise NonFiniteError(
+            f"the model's output is NaN or inf for {len(which)} video(s): {', '.join(which[:10])}"
+            f"{', ...' if len(which) > 10 else ''}. Their features are finite but overflow inside the model (values "
+            "far outside what it was trained on, e.g. 1e38?); check those feature files or videos."
+        )
 
 
 @torch.no_grad()
@@ -40,22 +58,16 @@ def predict_split(
     model.eval()
     scores: list[float] = []
     weights: dict[str, list[list[float] | None]] = {}
-    for start in range(0, len(split), batch_size):
-        idx = list(range(start, min(start + batch_size, len(split))))
-        batch = to_device(data.batch(split, idx, train=False), device)
-        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-            out = model(batch)
-        scores += (out["score"].float() * data.score_scale).tolist()
-        for stream, w in out["weights"].items():
-            rows = weights.setdefault(stream, [])
-            key = getattr(model, "streams", {})[stream].input if hasattr(model, "streams") else stream
-            mask = batch.get(f"{key}_mask")
-            for b in range(len(idx)):
-                if w is None:
-                    rows.append(None)
-                else:
-                    wb = w[b].float()
-                    wb = wb.mean(0) if wb.dim() > 1 else wb  # multi-head weights: mean over heads
-                    rows.append(wb[mask[b]].tolist() if mask is not None else wb.tolist())
-    model.train(was_training)
+    try:
+        for start in range(0, len(split), batch_size):
+            idx = list(range(start, min(start + batch_size, len(split))))
+            batch = to_device(data.batch(split, idx, train=False), device)
+            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+                out = model(batch)
+            check_finite(out, [split.names[i] for i in idx])
+            scores += (out["score"].float() * data.score_scale).tolist()
+            for stream, rows in model.instance_weights(out, batch).items():
+                weights.setdefault(stream, []).extend(rows)
+    finally:
+        model.train(was_training)
     return Predictions(list(split.names), scores, split.raw.tolist(), weights)

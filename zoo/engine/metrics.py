@@ -1,49 +1,123 @@
-"""Metrics of long-video AQA: Spearman's rho, relative L2, MSE; Fisher-z averages over classes."""
+"""Metrics of long-video AQA: Spearman's rho, relative L2, MSE; Fisher-z averages over classes.
+
+A metric that is not defined on the data (Spearman of constant predictions, of fewer than three
+videos, relative L2 of scores that span no range) is ``None`` with the reason beside it, never a
+number: a printed 0.000 would read as a measured result.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from registry import METRICS
+MIN_VIDEOS = 3  # Spearman of 2 videos is always +-1: it says nothing about ranking
+FEW_VIDEOS = 10  # below this a split's Spearman is too noisy to compare models: say so
 
 
-@METRICS.register("spearman")
-def spearman(pred: Sequence[float], true: Sequence[float]) -> float:
-    """Spearman's rank correlation (scipy); 0 when either side is constant."""
+@dataclass
+class Metrics:
+    """Named values (None where undefined) and, for each undefined one, why."""
+
+    values: dict[str, float | None]
+    undefined: dict[str, str] = field(default_factory=dict)
+
+    def row(self, prefix: str) -> dict[str, Any]:
+        """``{prefix_name: value, prefix_name_undefined: why}`` for a history row."""
+        out: dict[str, Any] = {f"{prefix}_{k}": v for k, v in self.values.items()}
+        out.update({f"{prefix}_{k}_undefined": why for k, why in self.undefined.items()})
+        return out
+
+    def __getitem__(self, key: str) -> float | None:
+        return self.values[key]
+
+
+def _arrays(pred: Sequence[float], true: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     p, t = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
-    if len(p) < 2 or np.ptp(p) == 0 or np.ptp(t) == 0:
-        return 0.0
-    return float(stats.spearmanr(p, t).statistic)
+    if p.shape != t.shape:
+        raise ValueError(f"metrics: {len(p)} predictions for {len(t)} judged scores")
+    if not (np.isfinite(p).all() and np.isfinite(t).all()):
+        raise ValueError("metrics: non-finite predictions or scores reached the metrics (evaluation checks them first)")
+    return p, t
 
 
-@METRICS.register("relative_l2")
-def relative_l2(pred: Sequence[float], true: Sequence[float], low: float, high: float) -> float:
-    """100 * mean(((s - s_hat) / (s_max - s_min))^2), with the class's score range."""
-    p, t = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
+def spearman_undefined(pred: Sequence[float], true: Sequence[float]) -> str | None:
+    """Why Spearman's rho is not defined on these scores, or None when it is."""
+    p, t = _arrays(pred, true)
+    if len(p) < MIN_VIDEOS:
+        return f"needs at least {MIN_VIDEOS} videos, the split has {len(p)}"
+    if np.ptp(p) == 0:
+        return f"every prediction is the same ({p[0]:.4g}): the model does not rank the videos"
+    if np.ptp(t) == 0:
+        return f"every judged score is the same ({t[0]:.4g}): there is no ranking to match"
+    return None
+
+
+def spearman(pred: Sequence[float], true: Sequence[float]) -> float | None:
+    """Spearman's rank correlation (scipy); None where ``spearman_undefined`` gives a reason."""
+    if spearman_undefined(pred, true) is not None:
+        return None
+    return float(stats.spearmanr(np.asarray(pred, float), np.asarray(true, float)).statistic)
+
+
+def relative_l2(pred: Sequence[float], true: Sequence[float], low: float, high: float) -> float | None:
+    """100 * mean(((s - s_hat) / (s_max - s_min))^2), with the class's score range; None without a range."""
+    p, t = _arrays(pred, true)
+    if not high > low or len(p) == 0:
+        return None
     return float(100.0 * np.mean(((t - p) / (high - low)) ** 2))
 
 
-@METRICS.register("mse")
-def mse(pred: Sequence[float], true: Sequence[float]) -> float:
-    """Mean squared error in score units."""
-    p, t = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
-    return float(np.mean((t - p) ** 2))
+def mse(pred: Sequence[float], true: Sequence[float]) -> float | None:
+    """Mean squared error in score units (None for an empty split)."""
+    p, t = _arrays(pred, true)
+    return float(np.mean((t - p) ** 2)) if len(p) else None
 
 
-def fisher_z_mean(rhos: Sequence[float]) -> float:
-    """tanh(mean(atanh(rho_k))), the papers' average of per-class correlations."""
-    clipped = [max(min(r, 0.999999), -0.999999) for r in rhos]
+def fisher_z_mean(rhos: Sequence[float | None]) -> float | None:
+    """tanh(mean(atanh(rho_k))), the papers' average of per-class correlations; None if any class has none."""
+    if not rhos or any(r is None for r in rhos):
+        return None
+    clipped = [max(min(float(r), 0.999999), -0.999999) for r in rhos]  # type: ignore[arg-type]
     return math.tanh(sum(math.atanh(r) for r in clipped) / len(clipped))
 
 
-def score_metrics(pred: Sequence[float], true: Sequence[float], bounds: tuple[float, float]) -> dict[str, float]:
+def score_metrics(pred: Sequence[float], true: Sequence[float], bounds: tuple[float, float]) -> Metrics:
     """The three numbers every table reports, on scores in their original units."""
-    return {
-        "spearman": spearman(pred, true),
-        "relative_l2": relative_l2(pred, true, *bounds),
-        "mse": mse(pred, true),
-    }
+    undefined = {}
+    why = spearman_undefined(pred, true)
+    if why is not None:
+        undefined["spearman"] = why
+    rel = relative_l2(pred, true, *bounds)
+    if rel is None:
+        undefined["relative_l2"] = f"the judged scores span no range ({bounds[0]:.4g} to {bounds[1]:.4g})"
+    values = {"spearman": spearman(pred, true), "relative_l2": rel, "mse": mse(pred, true)}
+    return Metrics(values, undefined)
+
+
+def few_videos_warning(split: str, n: int) -> str | None:
+    """A warning for a split too small for its Spearman to mean much (None when it is large enough)."""
+    if n >= FEW_VIDEOS:
+        return None
+    return (
+        f"the {split} split holds only {n} video(s): its Spearman "
+        + (
+            "is undefined"
+            if n < MIN_VIDEOS
+            else f"moves in steps of {12 / (n * (n * n - 1)):.2f} per swap of two neighbours"
+        )
+        + " and says little; use a larger split"
+    )
+
+
+def format_metric(row: Mapping[str, Any], key: str, digits: int = 3) -> str:
+    """``0.812``, or ``undefined (why)`` when the row says the metric is undefined, or ``-`` when absent."""
+    value = row.get(key)
+    if value is None:
+        why = row.get(f"{key}_undefined")
+        return f"undefined ({why})" if why else "-"
+    return f"{value:.{digits}f}"

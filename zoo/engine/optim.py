@@ -13,7 +13,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from registry import OPTIMIZERS, SCHEDULERS, ConfigError
+from registry import ConfigError
+
+from ..kinds import OPTIMIZERS, SCHEDULERS
 
 for _name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam"):
     OPTIMIZERS.register(_name)(getattr(torch.optim, _name))

@@ -1,32 +1,28 @@
-"""Tables of results, as the terminal and the Markdown files show them."""
+"""Tables of results, as the terminal and the Markdown files show them; undefined numbers say why."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from .metrics import fisher_z_mean
+from .metrics import fisher_z_mean, format_metric
 
 
-def _fmt(v: Any, digits: int = 3) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
-
-
-def run_table(results: Mapping[str, Any]) -> str:
-    """One run: the headline first, then the other selections, each labelled."""
+def results_table(results: Mapping[str, Any]) -> str:
+    """One run: the headline first, then the other selections, each labelled; notes and warnings below."""
     rows = []
-    order = ("selected", "last", "best_on_test")
-    for key in order:
+    for key in ("selected", "last", "best_on_test"):
         e = results.get(key)
         if not e:
             continue
         label = e["label"] + (" (headline)" if e["label"] == results["headline"] else "")
-        rows.append(
-            f"| {label} | {e['epoch']} | {_fmt(e.get('test_spearman'))} | {_fmt(e.get('test_relative_l2'), 2)} "
-            f"| {_fmt(e.get('test_mse'), 3)} | {_fmt(e.get('val_spearman'))} |"
-        )
+        cells = [format_metric(e, "test_spearman"), format_metric(e, "test_relative_l2", 2)]
+        cells += [format_metric(e, "test_mse", 3), format_metric(e, "val_spearman")]
+        rows.append(f"| {label} | {e['epoch']} | " + " | ".join(cells) + " |")
     head = "| selection | epoch | test Spearman | test rel. L2 | test MSE | val Spearman |\n|---|---|---|---|---|---|"
-    return f"{results['recipe']}  ({results.get('run_dir', '')})\n{head}\n" + "\n".join(rows)
+    text = f"{results['recipe']}  ({results.get('run_dir', '')})\n{head}\n" + "\n".join(rows)
+    extra = [f"note: {n}" for n in results.get("notes", [])] + [f"warning: {w}" for w in results.get("warnings", [])]
+    return text + ("\n" + "\n".join(extra) if extra else "")
 
 
 def class_table(per_class: Mapping[str, Mapping[str, Any]]) -> str:
@@ -34,12 +30,15 @@ def class_table(per_class: Mapping[str, Mapping[str, Any]]) -> str:
     labels = list(per_class)
     head = "| | " + " | ".join(labels) + " | Fisher-z avg |\n|---|" + "---|" * (len(labels) + 1)
     lines = [head]
-    for title, pick in (("headline", lambda r: r["spearman"]), ("last epoch", lambda r: r["last"]["test_spearman"])):
-        values = [pick(per_class[c]) for c in labels]
-        lines.append(f"| {title} | " + " | ".join(_fmt(v) for v in values) + f" | {_fmt(fisher_z_mean(values))} |")
+    for title, pick in (
+        ("headline", lambda r: r),
+        ("last epoch", lambda r: {"spearman": r["last"].get("test_spearman")}),
+    ):
+        rows = [pick(per_class[c]) for c in labels]
+        values = [r.get("spearman") for r in rows]
+        avg = fisher_z_mean(values)
+        cells = [format_metric({"spearman": v}, "spearman") if v is not None else "undefined" for v in values]
+        avg_cell = f"{avg:.3f}" if avg is not None else "undefined (a class has no Spearman)"
+        lines.append(f"| {title} | " + " | ".join(cells) + f" | {avg_cell} |")
     kinds = sorted({per_class[c]["headline"] for c in labels})
     return "\n".join(lines) + f"\n\nheadline = {', '.join(kinds)} (per class); test-set selection is never used."
-
-
-def fisher_z(values: Sequence[float]) -> float:
-    return fisher_z_mean(values)

@@ -2,47 +2,55 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import time
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch.distributed as dist
-
-from registry import apply_overrides, build_model, load_checkpoint, load_recipe, load_state
+from registry import ConfigError, apply_overrides, build_model, load_checkpoint, load_recipe, load_state, write_atomic
 from registry.recipe import recipe_name
 
+from ..data.features import Scoring
 from .distributed import init_process_group, pick_device, shutdown, world_from_env
 from .evaluate import predict_split
-from .report import class_table, run_table
-from .runlog import write_atomic
+from .report import class_table, results_table
+from .rundir import _stamp, check_resumable, create_run_dir, latest_resumable
+from .sections import check_recipe, data_section
 from .trainer import Trainer, build_data
 
 
-def _stamp() -> str:
-    return time.strftime("%Y%m%d-%H%M%S")
+def python_command() -> str:
+    """How the user runs Python here: ``.venv/bin/python`` when that is this interpreter, else ``python``."""
+    venv = Path.cwd() / ".venv" / "bin" / "python"
+    try:
+        if venv.exists() and venv.resolve() == Path(sys.executable).resolve():
+            return ".venv/bin/python"
+    except OSError:
+        pass
+    return "python"
 
 
-def new_run_dir(out: str | Path, name: str) -> Path:
-    """``<out>/<recipe name>/<timestamp>`` (agreed by every rank of a distributed run)."""
-    world = world_from_env()
-    stamp = [_stamp()]
-    if world.distributed:
-        dist.broadcast_object_list(stamp, src=0)
-    path = Path(out) / name / stamp[0]
-    n = 1
-    while world.main and path.exists() and (path / "last.pt").exists():
-        n += 1
-        path = Path(out) / name / f"{stamp[0]}-{n}"
-    return path
-
-
-def latest_run_dir(out: str | Path, name: str) -> Path:
-    runs = sorted(p for p in (Path(out) / name).glob("*") if (p / "last.pt").is_file())
-    if not runs:
-        raise FileNotFoundError(f"nothing to resume: no run of {name!r} with a last.pt under {Path(out) / name}")
-    return runs[-1]
+def next_steps(results: Mapping[str, Any]) -> str:
+    """Where a finished run's files are, and the commands to try next."""
+    run = Path(results["run_dir"])
+    ckpt = run / ("selected.pt" if results.get("selected") else "last.pt")
+    which = "validation-selected" if results.get("selected") else "last epoch"
+    py = python_command()
+    lines = [
+        f"run folder: {run}",
+        f"  checkpoint ({which}): {ckpt}",
+        f"  results:    {run / 'results.json'}",
+        f"  curves:     {run / 'curves.png'}",
+        f"  recipe:     {run / 'recipe.yaml'}",
+        "next:",
+        f"  {py} tools/test.py --checkpoint {ckpt}",
+        f"  {py} tools/predict.py --checkpoint {ckpt} VIDEO.mp4",
+        f"  {py} tools/report.py {run}",
+    ]
+    return "\n".join(lines)
 
 
 def train(
@@ -53,71 +61,125 @@ def train(
 ) -> dict[str, Any]:
     """Train (or resume) one recipe; returns its results and prints the table on the main rank."""
     rc = load_recipe(recipe, overrides)
+    sections = check_recipe(rc)
     name = recipe_name(recipe)
     world = world_from_env()
-    init_process_group(world, pick_device(rc.get("run", {}).get("device", "auto"), world))
+    init_process_group(world, pick_device(sections.run.device, world))
     try:
-        out = rc.get("run", {}).get("out", "runs")
         if resume:
-            run_dir = Path(resume) if not isinstance(resume, bool) else latest_run_dir(out, name)
+            run_dir = Path(resume) if not isinstance(resume, bool) else latest_resumable(sections.run.out, name)
+            check_resumable(run_dir)
         else:
-            run_dir = new_run_dir(out, name)
+            run_dir = create_run_dir(sections.run.out, name, world)
         trainer = Trainer(rc, run_dir, name=name, resume=bool(resume), world=world, progress=progress)
         results = trainer.fit()
         if world.main:
-            print(run_table(results))
+            print(results_table(results))
+            print(next_steps(results))
         return results
     finally:
         shutdown(world)
 
 
+def _class_overrides(
+    base: Mapping[str, Any], label: str, extra: Mapping[str, Any] | None, given: set[str]
+) -> tuple[list[str], list[str]]:
+    """The overrides that make ``label``'s model, and the keys the command line already set (which win)."""
+    more, kept = [], []
+    for key, value in (extra or {}).items():
+        if key in given:
+            kept.append(key)
+            continue
+        more.append(f"{key}={json.dumps(value)}")
+    if "data.classes" not in (extra or {}) and "classes" in base.get("data", {}) and "data.classes" not in given:
+        more.append(f"data.classes={json.dumps([label])}")
+    return more, kept
+
+
 def train_per_class(
     recipe: str | Path, overrides: Sequence[str] = (), progress: bool | None = None
 ) -> dict[str, dict[str, Any]]:
-    """One model per class (``eval.per_class``: label -> overrides), then the table with Fisher-z averages."""
+    """One model per class (``eval.per_class``: label -> overrides), then the table with Fisher-z averages.
+
+    A key given on the command line (``train.epochs=2``) wins over the per-class overrides of that key.
+    """
     base = load_recipe(recipe, overrides)
-    classes: Mapping[str, Mapping[str, Any]] = base.get("eval", {}).get("per_class") or {}
+    sections = check_recipe(base)
+    classes = sections.eval.per_class or {}
     if not classes:
-        raise ValueError(f"recipe {recipe} has no eval.per_class: say which overrides make each class's model")
+        raise ConfigError(f"recipe {recipe} has no eval.per_class: say which overrides make each class's model")
+    given = {o.lstrip("+").partition("=")[0] for o in overrides if "=" in o}
     name = recipe_name(recipe)
+    world = world_from_env()
     results: dict[str, dict[str, Any]] = {}
     for label, extra in classes.items():
-        more = [f"{k}={json.dumps(v)}" for k, v in (extra or {}).items()]
-        if not any(k == "data.classes" for k in (extra or {})) and "classes" in base.get("data", {}):
-            more.append(f"data.classes={json.dumps([label])}")
+        more, kept = _class_overrides(base, label, extra, given)
+        if kept:
+            print(f"{label}: the command line's {', '.join(kept)} wins over eval.per_class.{label}")
         rc = apply_overrides(base, more)
-        out = Path(rc.get("run", {}).get("out", "runs"))
-        trainer = Trainer(rc, new_run_dir(out, f"{name}/{label}"), name=f"{name} [{label}]", progress=progress)
+        out = check_recipe(rc).run.out
+        trainer = Trainer(
+            rc, create_run_dir(out, f"{name}/{label}", world), name=f"{name} [{label}]", progress=progress
+        )
         results[label] = trainer.fit()
-        print(run_table(results[label]))
+        print(results_table(results[label]))
     table = class_table(results)
-    folder = Path(base.get("run", {}).get("out", "runs")) / name / f"per_class-{_stamp()}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(sections.run.out) / name / f"per_class-{_stamp()}-{os.getpid()}"
     write_atomic(folder / "table.md", f"# {name}: one model per class\n\n{table}\n")
     write_atomic(folder / "results.json", json.dumps(results, indent=2))
     print(f"\n{name}: one model per class ({folder})\n{table}")
     return results
 
 
+def checkpoint_scoring(ckpt: Mapping[str, Any], recipe: Mapping[str, Any]) -> Scoring:
+    """How the checkpoint's model was scored in training: stored in it, or (older files) from its recipe."""
+    if isinstance(ckpt.get("scoring"), Mapping):
+        return Scoring.from_dict(ckpt["scoring"])
+    return data_section(recipe).scoring(recipe.get("extract"))
+
+
 def test_checkpoint(
-    checkpoint: str | Path, recipe: str | Path | None = None, overrides: Sequence[str] = (), split: str = "test"
+    checkpoint: str | Path,
+    recipe: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    split: str = "test",
+    device: str | None = None,
+    progress: bool = True,
+    trust_imports: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint on a split of its recipe's data (or of ``recipe``, whose model must match)."""
+    """Evaluate a checkpoint on a split of its recipe's data (or of ``recipe``, whose model must match).
+
+    The videos are scored exactly as training evaluated them (the checkpoint's score scale and windows).
+    """
     ckpt = load_checkpoint(checkpoint)
-    rc = load_recipe(recipe, overrides) if recipe is not None else apply_overrides(ckpt["recipe"], overrides)
-    model = build_model(rc)
+    own = ckpt.get("recipe")
+    if recipe is None and not isinstance(own, Mapping):
+        raise ConfigError(f"checkpoint {str(checkpoint)!r} carries no recipe; name the recipe whose data to use")
+    if recipe is not None:  # the user's recipe: its imports are theirs to trust
+        rc, trusted = load_recipe(recipe, overrides), True
+    else:  # the file's own recipe: it may import only what is imported already (or --trust-imports)
+        rc, trusted = apply_overrides(own, overrides), trust_imports or []
+    model = build_model(rc, trusted, source=f"checkpoint {str(checkpoint)!r}" if recipe is None else "the recipe")
     load_state(model, ckpt["model"], source=str(checkpoint))
-    device = pick_device(rc.get("run", {}).get("device", "auto"), world_from_env())
-    data = build_data(rc, model.inputs)
+    sections = check_recipe(rc)
+    world = world_from_env()
+    dev = pick_device(device or sections.run.device, world)
+    data = build_data(rc, model.inputs, sections, progress=progress)
+    trained = checkpoint_scoring(ckpt, own if isinstance(own, Mapping) else rc)
+    data.scoring = dataclasses.replace(trained, score_bounds=data.scoring.score_bounds)
     part = getattr(data, split)
     if part is None:
-        raise ValueError(f"the recipe's data has no {split!r} split (set data.val_fraction for a validation split)")
-    preds = predict_split(model.to(device), data, part, device)
+        raise ConfigError(f"the recipe's data has no {split!r} split (set data.val_fraction for a validation split)")
+    preds = predict_split(model.to(dev), data, part, dev)
+    metrics = preds.metrics(data.score_bounds)
     return {
         "checkpoint": str(checkpoint),
         "epoch": ckpt.get("epoch"),
         "split": split,
         "videos": len(part),
-        **preds.metrics(data.score_bounds),
-        "predictions": dict(zip(preds.names, preds.scores)),
+        **metrics.values,
+        **{f"{k}_undefined": v for k, v in metrics.undefined.items()},
+        "predictions": [
+            {"name": n, "predicted": p, "judged": t} for n, p, t in zip(preds.names, preds.scores, preds.targets)
+        ],
     }

@@ -7,20 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from registry import dump_recipe
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """``data`` at ``path`` (its folder made if needed) through a temp file: never a half-written ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
+from registry import dump_recipe, write_atomic
 
 
 class RunLog:

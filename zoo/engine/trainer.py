@@ -1,4 +1,4 @@
-"""Training a recipe: the loop, evaluation after each epoch, checkpoints, resume, DDP, AMP.
+"""The training loop: epochs, evaluation, honest model selection, checkpoints, resume, DDP, AMP.
 
 One ``Trainer`` is one run folder. Inputs stay in memory as features and batches are sliced from
 them in the main process (no data-loader workers to start each epoch). Every rank draws the same
@@ -17,26 +17,33 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from registry import DATASETS, HOOKS, LOSSES, build_model, load_checkpoint, load_state, save_checkpoint
+from registry import RecipeError, build_model, load_checkpoint, load_state, save_checkpoint
 
 from ..data.features import FeatureData
+from ..errors import TrainingDiverged
+from ..kinds import HOOKS, LOSSES
+from ..progress import progress as progress_bar
 from .distributed import World, all_true, barrier, init_process_group, pick_device, world_from_env
 from .evaluate import Predictions, predict_split, to_device
+from .hooks import Hook
+from .metrics import few_videos_warning, format_metric
 from .optim import build_optimizer, build_scheduler
+from .rundir import write_state
 from .runlog import RunLog
-from .schema import check_recipe
+from .sections import Sections, check_recipe
 
 AMP = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}
 OPTIMISTIC = "best on test (optimistic: chosen by looking at the test set; not a result)"
 
-
-class TrainingDiverged(RuntimeError):
-    """The loss stopped being a finite number."""
+__all__ = ["OPTIMISTIC", "Trainer", "TrainingDiverged", "build_data"]
 
 
-def build_data(recipe: Mapping[str, Any], inputs: dict[str, int]) -> FeatureData:
+def build_data(
+    recipe: Mapping[str, Any], inputs: dict[str, int], sections: Sections | None = None, progress: bool = True
+) -> FeatureData:
     """The recipe's dataset, told which inputs (and widths) the model reads."""
-    return DATASETS.build(recipe["data"], inputs=inputs, extract=recipe.get("extract"))
+    spec = (sections or check_recipe(recipe)).data
+    return spec.load(inputs, recipe.get("extract"), progress=progress)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -56,54 +63,56 @@ class Trainer:
         progress: bool | None = None,
         data: FeatureData | None = None,
     ) -> None:
-        check_recipe(recipe)
+        self.sections = check_recipe(recipe)
         self.recipe, self.name, self.run_dir = dict(recipe), name, Path(run_dir)
         self.world = world or world_from_env()
-        train, run = recipe["train"], recipe.get("run", {})
-        self.epochs = int(train["epochs"])
-        self.batch_size = int(train.get("batch_size", 32))
-        self.seed = int(train.get("seed", 0))
-        self.device = pick_device(run.get("device", "auto"), self.world)
+        train, run = self.sections.train, self.sections.run
+        self.epochs, self.batch_size, self.seed = train.epochs, train.batch_size, train.seed
+        self.amp = AMP[train.amp]
+        self.progress = run.progress if progress is None else progress
+        self.device = pick_device(run.device, self.world)
         init_process_group(self.world, self.device)
-        self.amp = AMP[train.get("amp")] if train.get("amp") in AMP else _bad("train.amp", train.get("amp"), AMP)
-        self.grad_clip = train.get("grad_clip")
-        evaluation = recipe.get("eval", {})
-        self.eval_every = int(evaluation.get("every", 1))
-        self.eval_batch = int(evaluation.get("batch_size", 64))
-        self.checkpoint_every = int(run.get("checkpoint_every", 1))
-        self.progress = run.get("progress", True) if progress is None else progress
 
         torch.manual_seed(self.seed)  # model initialisation and dropout
         self.model = build_model(recipe).to(self.device)
         self.loss_fn = LOSSES.build(recipe.get("loss") or {"type": "mse"})
-        self.data = data if data is not None else build_data(recipe, self.model.inputs)
-        if hasattr(self.model, "fit_input_stats"):  # input standardisation, from the training split only
-            self.model.fit_input_stats(self.data.train.features)
-        if self.data.val is None and evaluation.get("select", "val") == "val":
-            self.select = "last"  # nothing to select on: say so in the results instead of pretending
-        else:
-            self.select = evaluation.get("select", "val")
+        self.data = data if data is not None else build_data(recipe, self.model.inputs, self.sections, self.progress)
+        self.model.fit_input_stats(self.data.train.features)  # input standardisation, from the training split only
+        self.select, self.notes = self._selection()
+        small = (few_videos_warning(s, len(part)) for s, part in self.data.splits().items() if s != "train")
+        self.warnings = [w for w in small if w]
         self.optimizer = build_optimizer(self.model, recipe["optim"])
         self.scheduler = build_scheduler(self.optimizer, recipe.get("schedule"), self.epochs)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp is torch.float16)
-        self.hooks = [HOOKS.build(h) for h in train.get("hooks", []) or []]
+        self.hooks: list[Hook] = [HOOKS.build(h) for h in train.hooks]
         self.generator = torch.Generator().manual_seed(self.seed + 1)  # shuffling and windows
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
-        self.epoch = 0
-        self.train_time = 0.0
-        self.stop_requested = False
+        self.epoch, self.train_time, self.stop_requested = 0, 0.0, False
         if resume:
             self._resume()
-        self.net: nn.Module = self.model
-        if self.world.distributed:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        if train.get("compile"):
-            self.net = torch.compile(self.net)
-        self.log = RunLog(self.run_dir, tensorboard=run.get("tensorboard", True)) if self.world.main else None
+        self.net = self._wrap(self.model, train.compile)
+        self.log = RunLog(self.run_dir, tensorboard=run.tensorboard) if self.world.main else None
         if self.log:
             self.log.recipe(self.recipe)
+            write_state(self.run_dir, "running", recipe=name, epochs=self.epochs)
+        if self.world.main:
+            for warning in self.warnings:
+                print(f"warning: {warning}", flush=True)
+
+    def _selection(self) -> tuple[str, list[str]]:
+        """``val`` or ``last``, and a note when the recipe asked for a selection the data cannot give."""
+        select = self.sections.eval.select
+        if self.data.val is None and select == "val":
+            return "last", ["no validation split (data.val_fraction is 0): the headline is the last epoch"]
+        return select, []
+
+    def _wrap(self, model: nn.Module, compile: bool) -> nn.Module:
+        net: nn.Module = model
+        if self.world.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        return torch.compile(net) if compile else net
 
     # -- one epoch --------------------------------------------------------------------------
     def train_epoch(self) -> float:
@@ -133,9 +142,9 @@ class Trainer:
             share = len(local["target"]) * self.world.size / len(idx)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss * share).backward()
-            if self.grad_clip:
+            if self.sections.train.grad_clip:
                 self.scaler.unscale_(self.optimizer)
-                nn.utils.clip_grad_norm_(self.model.parameters(), float(self.grad_clip))
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.sections.train.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
             total += loss.detach().float() * len(local["target"])
@@ -152,51 +161,57 @@ class Trainer:
 
     def evaluate(self, split: str = "test") -> Predictions:
         part = getattr(self.data, split)
-        return predict_split(self.model, self.data, part, self.device, self.eval_batch, self.amp)
+        return predict_split(self.model, self.data, part, self.device, self.sections.eval.batch_size, self.amp)
 
     # -- the run ----------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
         """Train the remaining epochs, evaluating and checkpointing as the recipe says; returns the results."""
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            range(self.epoch + 1, self.epochs + 1),
-            initial=self.epoch,
-            total=self.epochs,
-            desc=self.name,
-            unit="ep",
-            disable=not (self.progress and self.world.main),
-            dynamic_ncols=True,
-        )
-        for epoch in bar:
-            tic = time.perf_counter()
-            lr = self.optimizer.param_groups[0]["lr"]
-            loss = self.train_epoch()
-            self.epoch = epoch
-            seconds = time.perf_counter() - tic
-            self.train_time += seconds
-            row: dict[str, Any] = {"epoch": epoch, "lr": lr, "train_loss": loss}
-            row["epoch_seconds"] = seconds
-            if epoch % self.eval_every == 0 or epoch == self.epochs:
-                row.update(self._evaluate_epoch())
-            self.history.append(row)
-            self._update_selection(row)
-            if self.world.main and (epoch % self.checkpoint_every == 0 or epoch == self.epochs):
-                self._save(self.run_dir / "last.pt")
-                self.log.epoch(self.history)
-            barrier(self.world)
-            for hook in self.hooks:
-                hook(self, epoch)
-            bar.set_postfix(loss=f"{loss:.4f}", test_rho=f"{row.get('test_spearman', float('nan')):.3f}")
-            if self.stop_requested:
-                break
-        bar.close()
+        bar = progress_bar(self.epochs, self.name, "ep", enabled=self.progress and self.world.main, initial=self.epoch)
+        every, keep_every = self.sections.eval.every, self.sections.run.checkpoint_every
+        try:
+            for epoch in range(self.epoch + 1, self.epochs + 1):
+                tic = time.perf_counter()
+                lr = self.optimizer.param_groups[0]["lr"]
+                loss = self.train_epoch()
+                self.epoch = epoch
+                seconds = time.perf_counter() - tic
+                self.train_time += seconds
+                row: dict[str, Any] = {"epoch": epoch, "lr": lr, "train_loss": loss, "epoch_seconds": seconds}
+                if epoch % every == 0 or epoch == self.epochs:
+                    row.update(self._evaluate_epoch())
+                self.history.append(row)
+                self._update_selection(row)
+                if self.world.main and (epoch % keep_every == 0 or epoch == self.epochs):
+                    self._save(self.run_dir / "last.pt")
+                    self.log.epoch(self.history)
+                barrier(self.world)
+                for hook in self.hooks:
+                    hook(self, epoch)
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4f}", **self._live_metric(row))
+                if self.stop_requested:
+                    break
+        except BaseException:
+            if self.log:
+                write_state(self.run_dir, "failed", epoch=self.epoch)
+            raise
+        finally:
+            bar.close()
         results = self.results()
         if self.log:
             self.log.plot(self.history, self.name)
             self.log.results(results)
             self.log.close()
+            write_state(self.run_dir, "finished", epoch=self.epoch)
         return results
+
+    def _live_metric(self, row: Mapping[str, Any]) -> dict[str, str]:
+        """The number that selects (validation Spearman), or test Spearman when there is no validation split."""
+        split = "val" if self.data.val is not None else "test"
+        key = f"{split}_spearman"
+        if key not in row and f"{key}_undefined" not in row:
+            return {}
+        return {f"{split}_rho": format_metric(row, key).split(" (")[0]}
 
     def _evaluate_epoch(self) -> dict[str, Any]:
         # Every rank evaluates (features are cheap), so all keep the same history and selection.
@@ -204,13 +219,12 @@ class Trainer:
         for split in ("val", "test"):
             if getattr(self.data, split) is None:
                 continue
-            metrics = self.evaluate(split).metrics(self.data.score_bounds)
-            row.update({f"{split}_{k}": v for k, v in metrics.items()})
+            row.update(self.evaluate(split).metrics(self.data.score_bounds).row(split))
         return row
 
     def _update_selection(self, row: dict[str, Any]) -> None:
-        if self.select != "val" or "val_spearman" not in row:
-            return
+        if self.select != "val" or row.get("val_spearman") is None:
+            return  # an undefined validation Spearman selects nothing
         if self.best is None or row["val_spearman"] > self.best["val_spearman"]:
             self.best = dict(row)
             if self.world.main:  # weights and recipe only: selection is for evaluation, resume uses last.pt
@@ -226,17 +240,22 @@ class Trainer:
             keep = {k: v for k, v in row.items() if k.startswith(("test_", "val_"))}
             return {"label": label, "epoch": row["epoch"], **keep}
 
+        notes = list(self.notes)
         last = entry(evaluated[-1], "last epoch")
         selected = entry(self.best, "validation-selected") if self.best else None
-        best_test = entry(max(evaluated, key=lambda r: r["test_spearman"]), OPTIMISTIC)
+        if self.select == "val" and self.best is None:
+            why = evaluated[-1].get("val_spearman_undefined", "it was never defined")
+            notes.append(f"validation Spearman was undefined at every evaluated epoch ({why}): nothing was selected")
+        defined = [r for r in evaluated if r.get("test_spearman") is not None]
+        best_test = entry(max(defined, key=lambda r: r["test_spearman"]), OPTIMISTIC) if defined else None
         headline = selected or last
-        return {
+        out = {
             "recipe": self.name,
             "run_dir": str(self.run_dir),
             "epochs": self.epoch,
             "headline": headline["label"],
-            "spearman": headline["test_spearman"],
-            "relative_l2": headline["test_relative_l2"],
+            "spearman": headline.get("test_spearman"),
+            "relative_l2": headline.get("test_relative_l2"),
             "last": last,
             "selected": selected,
             "best_on_test": best_test,
@@ -245,15 +264,22 @@ class Trainer:
             "train_videos": len(self.data.train),
             "val_videos": len(self.data.val) if self.data.val is not None else 0,
             "test_videos": len(self.data.test),
+            "notes": notes,
+            "warnings": list(self.warnings),
         }
+        for key in ("spearman", "relative_l2"):
+            if out[key] is None and headline.get(f"test_{key}_undefined"):
+                out[f"{key}_undefined"] = headline[f"test_{key}_undefined"]
+        return out
 
     # -- checkpoints ------------------------------------------------------------------------
     def _weights(self) -> dict[str, Any]:
-        """What evaluation and inference need: the recipe, the weights, the epoch and its metrics."""
+        """What evaluation and inference need: recipe, weights, how outputs become scores, epoch and metrics."""
         return {
             "recipe": self.recipe,
             "name": self.name,
             "model": self.model.state_dict(),
+            "scoring": self.data.scoring.to_dict(),
             "epoch": self.epoch,
             "metrics": self.history[-1] if self.history else {},
         }
@@ -279,10 +305,14 @@ class Trainer:
 
     def _resume(self) -> None:
         path = self.run_dir / "last.pt"
+        if not path.exists():  # killed before its first checkpoint: the run starts again, in its own folder
+            if self.world.main:
+                print(f"{self.run_dir} was interrupted before its first checkpoint: starting it again from epoch 1")
+            return
         ckpt = load_checkpoint(path)
         differ = _differences(ckpt["recipe"], self.recipe)
         if differ:
-            raise ValueError(f"cannot resume {path}: the recipe differs from the run's at {', '.join(differ[:10])}")
+            raise RecipeError(f"cannot resume {path}: the recipe differs from the run's at {', '.join(differ[:10])}")
         load_state(self.model, ckpt["model"], source=str(path))
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
@@ -303,19 +333,3 @@ def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
             out += _differences(a.get(k), b.get(k), f"{prefix}{k}.")
         return out
     return [] if a == b else [prefix.rstrip(".")]
-
-
-def _bad(key: str, value: Any, choices: Mapping[Any, Any]) -> Any:
-    raise ValueError(f"{key} must be one of {list(choices)}, got {value!r}")
-
-
-@HOOKS.register("early_stopping")
-class EarlyStopping:
-    """Stop when validation Spearman has not improved for ``patience`` evaluated epochs."""
-
-    def __init__(self, patience: int = 50) -> None:
-        self.patience = patience
-
-    def __call__(self, trainer: Trainer, epoch: int) -> None:
-        if trainer.best is not None and epoch - trainer.best["epoch"] >= self.patience:
-            trainer.stop_requested = True

@@ -1,5 +1,6 @@
-"""Fusion of the streams' vectors into one."""
+"""Fusion of the streams' vectors into one (contract: ``base.Fusion``)."""
 
-from . import fusions
+from . import base, fusions
+from .base import Fusion
 
-__all__ = ["fusions"]
+__all__ = ["Fusion", "base", "fusions"]

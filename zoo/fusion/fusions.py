@@ -5,11 +5,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from registry import FUSION
+from ..kinds import FUSION
+from .base import Fusion
 
 
 @FUSION.register("concat")
-class Concat(nn.Module):
+class Concat(Fusion):
     """Concatenate the stream vectors in the order the streams are declared."""
 
     def __init__(self, in_dims: dict[str, int]) -> None:
@@ -21,7 +22,7 @@ class Concat(nn.Module):
         return torch.cat([features[n] for n in self.names], dim=-1)
 
 
-class _Projected(nn.Module):
+class _Projected(Fusion):
     """Streams projected to one width (identity where they already have it)."""
 
     def __init__(self, in_dims: dict[str, int], dim: int | None) -> None:

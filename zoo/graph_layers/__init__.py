@@ -1,5 +1,9 @@
-"""Message passing over the instance graph: ``(x [B, N, C], graph, mask) -> [B, N, C']``."""
+"""Message passing over the instance graph: ``(x [B, N, C], graph, mask) -> [B, N, C']``.
 
-from . import gcn_unit, pyg, stack, transformer
+The contract every layer follows: ``base.GraphLayer``.
+"""
 
-__all__ = ["gcn_unit", "pyg", "stack", "transformer"]
+from . import base, gcn_unit, pyg, stack, transformer
+from .base import GraphLayer
+
+__all__ = ["GraphLayer", "base", "gcn_unit", "pyg", "stack", "transformer"]

@@ -7,14 +7,16 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from registry import GRAPH_LAYERS
+from registry import ConfigError
 
+from ..blocks import activation as _activation
 from ..graphs import InstanceGraph
-from ..nn import activation as _activation
+from ..kinds import GRAPH_LAYERS
+from .base import GraphLayer
 
 
 @GRAPH_LAYERS.register("stack")
-class GraphStack(nn.Module):
+class GraphStack(GraphLayer):
     """N graph layers of one type: layer -> activation -> dropout (+ residual), padding kept at zero."""
 
     def __init__(
@@ -23,24 +25,28 @@ class GraphStack(nn.Module):
         layer: dict[str, Any],
         num_layers: int = 2,
         hidden_dim: int | None = None,
+        out_dim: int | None = None,
         activation: str = "relu",
         residual: bool = False,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if num_layers < 1:
+            raise ConfigError(f"graph stack: num_layers must be >= 1, got {num_layers}")
         width = hidden_dim or in_dim
+        dims = [in_dim] + [width] * (num_layers - 1) + [out_dim or width]
+        if residual and len(set(dims)) > 1:
+            raise ConfigError(f"graph stack: residual needs every width equal to in_dim, got {dims}")
         self.layers = nn.ModuleList()
-        dims = [in_dim] + [width] * num_layers
         for d_in, d_out in itertools.pairwise(dims):
             self.layers.append(GRAPH_LAYERS.build(layer, in_dim=d_in, out_dim=d_out))
-        if residual and in_dim != width:
-            raise ValueError(f"graph stack: residual needs hidden_dim == in_dim, got {width} and {in_dim}")
+        self.needs_graph = self.layers[0].needs_graph  # one layer type: they all agree
         self.act = _activation(activation)
         self.dropout = nn.Dropout(dropout)
         self.residual = residual
-        self.out_dim = width
+        self.out_dim = dims[-1]
 
-    def forward(self, x: Tensor, graph: InstanceGraph, mask: Tensor) -> Tensor:
+    def forward(self, x: Tensor, graph: InstanceGraph | None, mask: Tensor) -> Tensor:
         keep = mask.unsqueeze(-1).to(x.dtype)
         for layer in self.layers:
             h = self.dropout(self.act(layer(x, graph, mask)))

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from registry import GRAPH_LAYERS
+from registry import ConfigError
 
 from ..graphs import InstanceGraph
+from ..kinds import GRAPH_LAYERS
+from .base import GraphLayer
 
 ACTIVATIONS = ("relu", "gelu")
 
 
 @GRAPH_LAYERS.register("transformer")
-class TransformerLayer(nn.Module):
-    """Transformer encoder layer over the valid instances (GDLT's encoder); ignores the graph's edges.
+class TransformerLayer(GraphLayer):
+    """Transformer encoder layer over the valid instances (GDLT's encoder); needs no graph.
 
     Self-attention is message passing over the fully connected graph of the valid instances, so the
-    builder's adjacency is not read (pair it with ``graph: {type: fully_connected, normalize: none}``).
-    Post-norm like ``nn.Transformer`` (``norm_first: true`` for pre-norm). In a ``stack`` use
-    ``activation: none``: the layer has its own feed-forward and normalisation. A projection follows
-    when ``out_dim`` differs from ``in_dim``.
+    stream builds no graph for it (``needs_graph = False``; give no ``graph:``). Post-norm like
+    ``nn.Transformer`` (``norm_first: true`` for pre-norm). In a ``stack`` use ``activation: none``:
+    the layer has its own feed-forward and normalisation. A projection follows when ``out_dim``
+    differs from ``in_dim``.
     """
+
+    needs_graph = False
 
     def __init__(
         self,
@@ -34,9 +38,9 @@ class TransformerLayer(nn.Module):
     ) -> None:
         super().__init__()
         if in_dim % heads:
-            raise ValueError(f"transformer graph layer: in_dim {in_dim} must be divisible by heads={heads}")
+            raise ConfigError(f"transformer graph layer: in_dim {in_dim} must be divisible by heads={heads}")
         if activation not in ACTIVATIONS:
-            raise ValueError(f"transformer graph layer: activation must be one of {ACTIVATIONS}, got {activation!r}")
+            raise ConfigError(f"transformer graph layer: activation must be one of {ACTIVATIONS}, got {activation!r}")
         self.layer = nn.TransformerEncoderLayer(
             in_dim,
             heads,
@@ -50,6 +54,6 @@ class TransformerLayer(nn.Module):
         self.proj = nn.Identity() if out_dim == in_dim else nn.Linear(in_dim, out_dim)
         self.out_dim = out_dim
 
-    def forward(self, x: Tensor, graph: InstanceGraph, mask: Tensor) -> Tensor:
+    def forward(self, x: Tensor, graph: InstanceGraph | None, mask: Tensor) -> Tensor:
         """``x [B, N, C]``, ``mask [B, N]`` -> ``[B, N, out_dim]``; padded keys get no attention."""
         return self.proj(self.layer(x, src_key_padding_mask=~mask))

@@ -9,32 +9,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from registry import GRAPH_BUILDERS
-
+from ..kinds import GRAPH_BUILDERS
+from .base import GraphBuilder
 from .graph import InstanceGraph, mask_adjacency, normalize_adjacency
-
-NORMALIZE = ("sym", "row", "none")
-
-
-def _check(name: str, normalize: str) -> None:
-    if normalize not in NORMALIZE:
-        raise ValueError(f"graph builder {name!r}: normalize must be one of {NORMALIZE}, got {normalize!r}")
-
-
-class GraphBuilder(nn.Module):
-    """Base: subclasses return the raw adjacency; masking and normalisation happen here."""
-
-    def __init__(self, normalize: str = "sym") -> None:
-        super().__init__()
-        _check(type(self).__name__, normalize)
-        self.normalize = normalize
-
-    def adjacency(self, x: Tensor, mask: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def forward(self, x: Tensor, mask: Tensor) -> InstanceGraph:
-        adj = mask_adjacency(self.adjacency(x, mask), mask)
-        return InstanceGraph(normalize_adjacency(adj, self.normalize), mask)
 
 
 def _distance(x: Tensor) -> Tensor:

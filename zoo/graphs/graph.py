@@ -82,9 +82,3 @@ def mask_adjacency(adj: Tensor, mask: Tensor) -> Tensor:
     """Zero the rows and columns of padded instances."""
     m = mask.to(adj.dtype)
     return adj * m.unsqueeze(-1) * m.unsqueeze(-2)
-
-
-def positions(mask: Tensor) -> Tensor:
-    """Instance positions ``[B, N]`` as floats (0, 1, 2, ...), one row per video."""
-    n = mask.shape[1]
-    return torch.arange(n, device=mask.device, dtype=torch.float32).expand(mask.shape[0], n)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from registry import HEADS
-
-from ..nn import activation as make_activation
+from ..blocks import activation as make_activation
+from ..kinds import HEADS
+from .base import Head
 
 
 @HEADS.register("distribution")
-class DistributionHead(nn.Module):
+class DistributionHead(Head):
     """MLP -> logits over ``bins`` evenly spaced in ``score_range``; score = expected bin value."""
 
     def __init__(

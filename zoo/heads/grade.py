@@ -5,11 +5,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from registry import HEADS
+from registry import ConfigError
+
+from ..kinds import HEADS
+from .base import Head
 
 
 @HEADS.register("grade")
-class GradeHead(nn.Module):
+class GradeHead(Head):
     """[B, K*D] -> K grade queries; w = sigmoid(logit_k) normalised to sum 1; score = sum_k w_k g_k.
 
     The grade values g_k are evenly spaced in ``score_range`` (GDLT: [0, 1], with the target score / 25).
@@ -27,7 +30,7 @@ class GradeHead(nn.Module):
     ) -> None:
         super().__init__()
         if grades < 1 or in_dim % grades:
-            raise ValueError(
+            raise ConfigError(
                 f"grade head: its input width {in_dim} must be K * D for grades K={grades}; "
                 "give the grade decoder and the head the same number of grades (queries)"
             )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from registry import HEADS
+from registry import ConfigError
 
-from ..nn import activation as make_activation
+from ..blocks import activation as make_activation
+from ..kinds import HEADS
+from .base import Head
 
 OUTPUTS = ("sigmoid", "linear")
 
 
 @HEADS.register("mlp")
-class MLPHead(nn.Module):
+class MLPHead(Head):
     """MLP regressor; ``output: sigmoid`` maps to ``score_range`` (ACTION-NET: [128], dropout 0.5, sigmoid)."""
 
     def __init__(
@@ -26,7 +28,7 @@ class MLPHead(nn.Module):
     ) -> None:
         super().__init__()
         if output not in OUTPUTS:
-            raise ValueError(f"mlp head: output must be one of {OUTPUTS}, got {output!r}")
+            raise ConfigError(f"mlp head: output must be one of {OUTPUTS}, got {output!r}")
         layers: list[nn.Module] = []
         d = in_dim
         for h in hidden_dims or []:

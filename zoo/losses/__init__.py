@@ -1,5 +1,6 @@
-"""Losses: ``(outputs, target) -> scalar``."""
+"""Losses: ``(outputs, target) -> scalar`` (contract: ``base.Loss``)."""
 
-from . import auxiliary, regression
+from . import auxiliary, base, regression
+from .base import Loss
 
-__all__ = ["auxiliary", "regression"]
+__all__ = ["Loss", "auxiliary", "base", "regression"]

@@ -8,19 +8,24 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torch.nn import functional as F
 
-from registry import LOSSES
+from registry import ConfigError
+
+from ..kinds import LOSSES
+from .base import Loss
 
 
 @LOSSES.register("diversity")
-class AttentionDiversity(nn.Module):
+class AttentionDiversity(Loss):
     """MS-LSTM / Lin et al.: ||A A^T - I||_F^2 of a stream's multi-row attention A [B, H, N], mean over the batch.
 
     ``stream`` names the stream; by default every stream whose weights have several rows. Padded
     instances carry zero weight, so they add nothing.
     """
+
+    requires = ("weights",)
 
     def __init__(self, stream: str | None = None) -> None:
         super().__init__()
@@ -30,13 +35,13 @@ class AttentionDiversity(nn.Module):
         weights = outputs.get("weights") or {}
         if self.stream is not None:
             if self.stream not in weights:
-                raise KeyError(f"loss 'diversity': no stream {self.stream!r}; the streams are {sorted(weights)}")
+                raise ConfigError(f"loss 'diversity': no stream {self.stream!r}; the streams are {sorted(weights)}")
             chosen = {self.stream: weights[self.stream]}
         else:
             chosen = {k: w for k, w in weights.items() if w is not None and w.dim() == 3}
         if not chosen:
             shapes = {k: None if w is None else list(w.shape) for k, w in weights.items()}
-            raise ValueError(
+            raise ConfigError(
                 "loss 'diversity' needs a stream whose attention has several rows [B, H, N] "
                 f"(e.g. attention: {{type: self_attentive}}); the streams' weights are {shapes}"
             )
@@ -44,14 +49,14 @@ class AttentionDiversity(nn.Module):
         for name, a in chosen.items():
             if a is None or a.dim() != 3:
                 shape = None if a is None else list(a.shape)
-                raise ValueError(f"loss 'diversity': stream {name!r} has weights {shape}, expected [B, H, N]")
+                raise ConfigError(f"loss 'diversity': stream {name!r} has weights {shape}, expected [B, H, N]")
             eye = torch.eye(a.shape[1], device=a.device, dtype=a.dtype)
             total = total + ((a @ a.transpose(1, 2) - eye) ** 2).sum((1, 2)).mean()
         return total
 
 
 @LOSSES.register("triplet")
-class GradeTriplet(nn.Module):
+class GradeTriplet(Loss):
     """GDLT: hardest-triplet loss on the decoded grade queries, labelled by grade, cosine distance.
 
     The B*K query embeddings ``outputs[key] [B, K, D]`` are labelled by their grade k. For each one,
@@ -63,10 +68,11 @@ class GradeTriplet(nn.Module):
     def __init__(self, margin: float = 1.0, key: str = "queries") -> None:
         super().__init__()
         self.margin, self.key = margin, key
+        self.requires = (key,)
 
     def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
         if self.key not in outputs:
-            raise KeyError(
+            raise ConfigError(
                 f"loss 'triplet' needs the model output {self.key!r} [B, K, D] (head: {{type: grade}} gives "
                 f"'queries'); the outputs are {sorted(outputs)}"
             )

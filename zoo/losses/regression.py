@@ -8,18 +8,21 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from registry import LOSSES
+from registry import ConfigError
+
+from ..kinds import LOSSES
+from .base import Loss
 
 
 def _score(outputs: dict[str, Any], target: Tensor) -> Tensor:
     score = outputs["score"]
     if score.shape != target.shape:
-        raise ValueError(f"loss: score has shape {tuple(score.shape)} but the target {tuple(target.shape)}")
+        raise ConfigError(f"loss: score has shape {tuple(score.shape)} but the target {tuple(target.shape)}")
     return score
 
 
 @LOSSES.register("mse")
-class MSE(nn.Module):
+class MSE(Loss):
     """Mean squared error between score and target (ACTION-NET)."""
 
     def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
@@ -27,7 +30,7 @@ class MSE(nn.Module):
 
 
 @LOSSES.register("l1")
-class L1(nn.Module):
+class L1(Loss):
     """Mean absolute error."""
 
     def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
@@ -35,7 +38,7 @@ class L1(nn.Module):
 
 
 @LOSSES.register("huber")
-class Huber(nn.Module):
+class Huber(Loss):
     """Huber loss (quadratic below ``delta``, linear above)."""
 
     def __init__(self, delta: float = 0.1) -> None:
@@ -47,8 +50,10 @@ class Huber(nn.Module):
 
 
 @LOSSES.register("kl")
-class GaussianKL(nn.Module):
+class GaussianKL(Loss):
     """USDL: KL(N(target, sigma) over the head's bins || softmax(logits)); needs a distribution head."""
+
+    requires = ("logits", "bins")
 
     def __init__(self, sigma: float = 0.05) -> None:
         super().__init__()
@@ -56,14 +61,14 @@ class GaussianKL(nn.Module):
 
     def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
         if "logits" not in outputs:
-            raise ValueError("loss 'kl' needs a head that outputs bin logits (e.g. head: {type: distribution})")
+            raise ConfigError("loss 'kl' needs a head that outputs bin logits (e.g. head: {type: distribution})")
         bins = outputs["bins"].to(target.dtype)
         goal = torch.softmax(-((bins.unsqueeze(0) - target.unsqueeze(1)) ** 2) / (2 * self.sigma**2), -1)
         return F.kl_div(torch.log_softmax(outputs["logits"], -1), goal, reduction="batchmean")
 
 
 @LOSSES.register("sum")
-class WeightedSum(nn.Module):
+class WeightedSum(Loss):
     """A weighted sum of losses: ``terms: [{type: mse, weight: 1.0}, {type: kl, weight: 0.5}]``."""
 
     def __init__(self, terms: list[dict[str, Any]]) -> None:
@@ -71,6 +76,7 @@ class WeightedSum(nn.Module):
         cfgs = [dict(t) for t in terms]
         self.weights = [float(c.pop("weight", 1.0)) for c in cfgs]
         self.terms = nn.ModuleList(LOSSES.build(c) for c in cfgs)
+        self.requires = tuple(dict.fromkeys(k for t in self.terms for k in t.requires))
 
     def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
         return sum(w * term(outputs, target) for w, term in zip(self.weights, self.terms))

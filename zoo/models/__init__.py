@@ -1,6 +1,7 @@
-"""Whole models: a stream, and the multi-stream scorer built from streams, fusion and a head."""
+"""Whole models (contract: ``base.Model``): the multi-stream scorer built from streams, fusion and a head."""
 
-from . import scorer, stream
+from . import base, scorer, stream
+from .base import Model
 from .init import init_weights
 
-__all__ = ["init_weights", "scorer", "stream"]
+__all__ = ["Model", "base", "init_weights", "scorer", "stream"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from registry import ConfigError
+
 SCHEMES = ("xavier_uniform", "kaiming_normal", "default")
 
 
@@ -13,7 +15,7 @@ def init_weights(model: nn.Module, scheme: str) -> None:
     Frozen backbones are left alone; ``default`` keeps PyTorch's own initialisation.
     """
     if scheme not in SCHEMES:
-        raise ValueError(f"init must be one of {SCHEMES}, got {scheme!r}")
+        raise ConfigError(f"model.init must be one of {SCHEMES}, got {scheme!r}")
     if scheme == "default":
         return
     for module in model.modules():

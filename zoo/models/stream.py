@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from registry import ATTENTION, BACKBONES, EMBEDDINGS, GRAPH_BUILDERS, GRAPH_LAYERS, MODELS
+from registry import ConfigError
 
-from ..nn import FeatureNorm
+from ..blocks import FeatureNorm
+from ..kinds import ATTENTION, BACKBONES, EMBEDDINGS, GRAPH_BUILDERS, GRAPH_LAYERS, STREAMS
 
 SKIPS = ("concat", "add", "none")
 
 
-@MODELS.register("stream")
+@STREAMS.register("stream")
 class Stream(nn.Module):
     """A stream over one kind of instance; ACTION-NET's context-aware attention module is one recipe of it.
 
+    The contract of the ``streams`` kind: built with ``in_dim`` (the input's width) and ``input``
+    (the model input it reads); declares ``in_dim``, ``out_dim`` and ``input_norm`` (a ``FeatureNorm``
+    or None); ``forward(x [B, N, C], mask [B, N] | None) -> (feature [B, out_dim], weights)``.
+
     ``skip`` joins the embedding X and the graph output H before attention: ``concat`` gives
     ``[X ; H]`` (ACTION-NET), ``add`` X + H, ``none`` H alone. Without ``graph_layers`` the
-    attention sees X. With a ``backbone`` the stream takes frames ``[B, N, 3, (T,) H, W]``.
+    attention sees X. ``graph`` (a builder) is given exactly when the graph layers need one (a
+    transformer layer does not). With a ``backbone`` the stream takes frames ``[B, N, 3, (T,) H, W]``.
     """
 
     def __init__(
@@ -38,28 +43,26 @@ class Stream(nn.Module):
     ) -> None:
         super().__init__()
         if skip not in SKIPS:
-            raise ValueError(f"stream: skip must be one of {SKIPS}, got {skip!r}")
-        if (graph is None) != (graph_layers is None):
-            raise ValueError("stream: 'graph' (the builder) and 'graph_layers' go together; give both or neither")
+            raise ConfigError(f"stream: skip must be one of {SKIPS}, got {skip!r}")
         self.input = input
         self.backbone = BACKBONES.build(backbone)
         if self.backbone is not None:
             in_dim = in_dim or self.backbone.feature_dim
         if in_dim is None:
-            raise ValueError("stream: in_dim is unknown; give the scorer 'inputs: {name: width}' or a backbone")
+            raise ConfigError("stream: in_dim is unknown; give the scorer 'inputs: {name: width}' or a backbone")
         self.in_dim = in_dim
         # Standardise the input features with statistics of the training set (see Scorer.fit_input_stats).
         self.input_norm = FeatureNorm(in_dim) if input_norm else None
         self.embed = EMBEDDINGS.build(embed or {"type": "identity"}, in_dim=in_dim)
-        # Embeddings that mix instances (convolutions, batch norm) take the mask to keep padding out.
-        self._embed_takes_mask = "mask" in inspect.signature(self.embed.forward).parameters
         width = self.embed.out_dim
-        self.graph = GRAPH_BUILDERS.build(graph, in_dim=width)
-        self.graph_layers = GRAPH_LAYERS.build(graph_layers, in_dim=width)
+        layers = GRAPH_LAYERS.build(graph_layers, in_dim=width)
+        # Registered before the layers, as always: module order fixes the order of weight initialisation.
+        self.graph = _graph_builder(graph, layers, width)
+        self.graph_layers = layers
         self.skip = skip if self.graph_layers is not None else "none"
         graph_dim = self.graph_layers.out_dim if self.graph_layers is not None else width
         if self.skip == "add" and graph_dim != width:
-            raise ValueError(f"stream: skip 'add' needs equal widths, embed gives {width} and the graph {graph_dim}")
+            raise ConfigError(f"stream: skip 'add' needs equal widths, embed gives {width} and the graph {graph_dim}")
         att_in = width + graph_dim if self.skip == "concat" else graph_dim
         self.attention = ATTENTION.build(attention or {"type": "mean"}, in_dim=att_in)
         self.out_dim = self.attention.out_dim
@@ -68,7 +71,7 @@ class Stream(nn.Module):
         """Per-instance features ``[B, N, C]``: the input, or the backbone run on every instance."""
         if self.backbone is None:
             if x.dim() != 3 or x.shape[-1] != self.in_dim:
-                raise ValueError(f"stream expects features [B, N, {self.in_dim}], got {list(x.shape)}")
+                raise ConfigError(f"stream {self.input!r} expects features [B, N, {self.in_dim}], got {list(x.shape)}")
             return x
         b, n = x.shape[:2]
         return self.backbone(x.flatten(0, 1)).view(b, n, -1)
@@ -81,8 +84,27 @@ class Stream(nn.Module):
         keep = mask.unsqueeze(-1).to(feats.dtype)
         if self.input_norm is not None:
             feats = self.input_norm(feats) * keep
-        z = (self.embed(feats, mask) if self._embed_takes_mask else self.embed(feats)) * keep
+        z = self.embed(feats, mask) * keep
         if self.graph_layers is not None:
-            h = self.graph_layers(z, self.graph(z, mask), mask) * keep
+            graph = self.graph(z, mask) if self.graph is not None else None
+            h = self.graph_layers(z, graph, mask) * keep
             z = torch.cat([z, h], -1) if self.skip == "concat" else (z + h if self.skip == "add" else h)
         return self.attention(z, mask)
+
+
+def _graph_builder(graph: dict[str, Any] | None, layers: nn.Module | None, width: int) -> nn.Module | None:
+    """The builder the graph layers need, or None when they need none (or there are none)."""
+    if layers is None or not layers.needs_graph:
+        if graph is not None:
+            why = "there are no graph_layers" if layers is None else f"{type(layers).__name__} reads no graph"
+            raise ConfigError(f"stream: 'graph' is given but {why}; remove it (or add graph layers that use it)")
+        return None
+    if graph is None:
+        raise ConfigError(
+            f"stream: the graph layers ({type(layers).__name__}) pass messages over an instance graph; give "
+            "'graph:' a builder (python tools/list.py graph_builders), e.g. {type: temporal_decay}"
+        )
+    return GRAPH_BUILDERS.build(graph, in_dim=width)
+
+
+STREAMS.contract = Stream

@@ -129,6 +129,17 @@ def read_manifest(out: str | os.PathLike[str]) -> dict[str, Any]:
     return manifest
 
 
+def read_manifest_inputs(out: str | os.PathLike[str]) -> dict[str, Any]:
+    """What ``extract.json`` under ``out`` says of each input (empty when there is none or it is unreadable)."""
+    path = Path(out) / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    inputs = data.get("inputs") if isinstance(data, dict) else None
+    return inputs if isinstance(inputs, dict) else {}
+
+
 def remove_stale_rank_logs(out: Path, world: int) -> None:
     """Drop the logs of ranks beyond ``world`` (rank 0 on --overwrite; lower ranks reset their own)."""
     for path in out.glob("extract.rank*.json"):

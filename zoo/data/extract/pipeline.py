@@ -27,7 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from registry import BACKBONES, CROPPERS, SAMPLERS, ConfigError, RegistryError
+from registry import ConfigError, RegistryError
+from ...kinds import BACKBONES, CROPPERS, SAMPLERS
 
 from ..transforms import transform_for
 from ..video import Frame, VideoReader
@@ -165,7 +166,9 @@ class Extractor:
     (28, 2048)
     """
 
-    def __init__(self, extract_cfg: Mapping[str, Any], device: str | torch.device = "cpu", prefetch: int = PREFETCH):
+    def __init__(
+        self, extract_cfg: Mapping[str, Any], device: str | torch.device = "cpu", prefetch: int = PREFETCH, workers: int | None = None
+    ):
         self.config = resolve_config(extract_cfg)
         self.device = torch.device(device)
         self.batch_size = self.config["batch_size"]

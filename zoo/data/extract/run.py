@@ -20,9 +20,10 @@ from tqdm import tqdm
 
 from .config import resolve_config
 from .manifest import RankLog, check_manifest, remove_stale_rank_logs, write_manifest
+from ..video import VIDEO_SUFFIXES
 from .pipeline import Extractor, VideoResult
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+from registry import ConfigError, MissingFileError
+from ...errors import DataError
 
 
 @dataclass
@@ -65,10 +66,10 @@ def list_videos(videos: Sequence[str | os.PathLike[str]] | str | os.PathLike[str
     if isinstance(videos, str | os.PathLike):
         folder = Path(videos)
         if not folder.is_dir():
-            raise FileNotFoundError(f"video folder {folder} does not exist")
+            raise MissingFileError(f"video folder {folder} does not exist")
         paths = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
         if not paths:
-            raise FileNotFoundError(f"no videos in {folder} (looked for files ending in {', '.join(VIDEO_SUFFIXES)})")
+            raise MissingFileError(f"no videos in {folder} (looked for files ending in {', '.join(VIDEO_SUFFIXES)})")
     else:
         paths = [Path(p) for p in videos]
     by_name: dict[str, list[Path]] = {}
@@ -77,14 +78,14 @@ def list_videos(videos: Sequence[str | os.PathLike[str]] | str | os.PathLike[str
     clashes = {n: ps for n, ps in by_name.items() if len(ps) > 1}
     if clashes:
         listed = "; ".join(f"{n}: {', '.join(map(str, ps))}" for n, ps in sorted(clashes.items()))
-        raise ValueError(f"feature files are named by the video's stem, and these videos share one: {listed}")
+        raise DataError(f"feature files are named by the video's stem, and these videos share one: {listed}")
     return sorted(paths, key=lambda p: p.stem)
 
 
 def shard(paths: Sequence[Path], rank: int, world: int) -> list[Path]:
     """Every ``world``-th video from ``rank`` on (of the name-sorted list)."""
     if world < 1 or not 0 <= rank < world:
-        raise ValueError(f"rank must be in [0, world) and world >= 1, got rank={rank}, world={world}")
+        raise ConfigError(f"rank must be in [0, world) and world >= 1, got rank={rank}, world={world}")
     return list(paths[rank::world])
 
 

@@ -10,7 +10,7 @@ from .figure import ANGLES, ELEMENTS, Element
 from .motion import PHASES
 from .render import background, figure_boxes, render_frame, render_frames
 from .routine import Routine, Score, judge, sample_routine
-from .writer import annotation_text, encode_mp4, make_synthetic, split_test, video_name
+from .writer import annotation_text, encode_mp4, make_synthetic, render_key, split_test, video_name
 
 __all__ = [
     "ANGLES",
@@ -29,6 +29,7 @@ __all__ = [
     "make_synthetic",
     "render_frame",
     "render_frames",
+    "render_key",
     "sample_routine",
     "split_test",
     "video_name",

@@ -14,6 +14,7 @@ import numpy as np
 from .figure import LENGTH, P, ground_offset, skeleton
 from .routine import Routine
 from .scene import CARPET_HALF, FLOOR_HALF, WALL_Z, camera
+from registry import ConfigError
 
 SUPERSAMPLE = 2
 _SHIFT = 4  # cv2 sub-pixel bits
@@ -32,7 +33,7 @@ WIDTH = {"torso": 0.085, "upper_arm": 0.042, "forearm": 0.036, "thigh": 0.06, "s
 def check_size(size: int) -> int:
     """Frames are square, at least 32 pixels and even (yuv420p needs even sizes)."""
     if size < 32 or size % 2:
-        raise ValueError(f"synthetic video size must be an even number of pixels >= 32, got {size}")
+        raise ConfigError(f"synthetic video size must be an even number of pixels >= 32, got {size}")
     return int(size)
 
 

@@ -16,6 +16,7 @@ from .config import DEFAULT_CONFIG, ScoreModel, SyntheticConfig
 from .figure import ELEMENTS, JOINT_ANGLES, LIMB_ANGLES, A, Element
 from .motion import HOLD, IN, MAX_JOINT, OUT, STAND, TRAVEL, Motion, roughness
 from .scene import FLOOR_HALF, count_exits
+from registry import ConfigError
 
 _INNER = (FLOOR_HALF[0] - 0.2, FLOOR_HALF[1] - 0.15)  # where elements are placed: limbs stay over the floor area
 
@@ -111,10 +112,10 @@ def sample_routine(
 ) -> Routine:
     """The routine of video ``index`` of the set made with ``seed``: latents, score and motion, without pixels."""
     if index < 0 or seed < 0:
-        raise ValueError(f"synthetic routine: index and seed must be >= 0, got index={index}, seed={seed}")
+        raise ConfigError(f"synthetic routine: index and seed must be >= 0, got index={index}, seed={seed}")
     n_frames = round(duration * fps)
     if n_frames < 2:
-        raise ValueError(f"synthetic routine: duration {duration} s at {fps} fps gives {n_frames} frames, need >= 2")
+        raise ConfigError(f"synthetic routine: duration {duration} s at {fps} fps gives {n_frames} frames, need >= 2")
     cfg = config
     rng = np.random.default_rng([seed, index])
     # Latent factors first, so they do not depend on how the motion is drawn.

@@ -17,6 +17,7 @@ videos and renders the rest.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import multiprocessing
 import os
@@ -32,6 +33,7 @@ from .config import DEFAULT_CONFIG, SyntheticConfig
 from .motion import PHASES
 from .render import check_size, figure_boxes, render_frames
 from .routine import Routine, sample_routine
+from registry import ConfigError
 
 FORMAT_VERSION = 2  # bump when the same parameters would give different files
 PREFIX = "Synth"
@@ -43,11 +45,42 @@ def video_name(index: int) -> str:
     return f"{PREFIX}_{index + 1:03d}"
 
 
+def render_key(
+    videos: int = 200,
+    seed: int = 0,
+    width: int = 128,
+    height: int = 128,
+    fps: float = 10.0,
+    duration: float = 20.0,
+    test_fraction: float = 0.25,
+    config: SyntheticConfig = DEFAULT_CONFIG,
+) -> str:
+    """A short digest of everything that shapes a set's files (renderer version included): its folder name."""
+    params = _params(videos, seed, width, height, fps, duration, test_fraction, config)
+    return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _params(videos, seed, width, height, fps, duration, test_fraction, config) -> dict:
+    params = {
+        "format_version": FORMAT_VERSION,
+        "videos": videos,
+        "seed": seed,
+        "size": width if width == height else [width, height],
+        "fps": fps,
+        "duration": duration,
+        "test_fraction": test_fraction,
+        "config": dataclasses.asdict(config),
+    }
+    return json.loads(json.dumps(params))  # tuples -> lists, as they come back from the file
+
+
 def make_synthetic(
     out_dir: str | os.PathLike,
     videos: int = 200,
     seed: int = 0,
-    size: int = 128,
+    size: int | None = None,
+    width: int | None = None,
+    height: int | None = None,
     fps: float = 10.0,
     duration: float = 20.0,
     workers: int | None = None,
@@ -61,22 +94,16 @@ def make_synthetic(
     result is the same for any number. Returns ``out_dir``.
     """
     out = Path(out_dir)
+    width, height = width or size or 128, height or size or 128
+    if width != height:
+        raise ConfigError(f"make_synthetic: frames are square for now, got {width}x{height}")
+    size = width
     if videos < 1:
-        raise ValueError(f"make_synthetic: videos must be >= 1, got {videos}")
+        raise ConfigError(f"make_synthetic: videos must be >= 1, got {videos}")
     if not 0.0 <= test_fraction < 1.0:
-        raise ValueError(f"make_synthetic: test_fraction must be in [0, 1), got {test_fraction}")
+        raise ConfigError(f"make_synthetic: test_fraction must be in [0, 1), got {test_fraction}")
     check_size(size)
-    params = {
-        "format_version": FORMAT_VERSION,
-        "videos": videos,
-        "seed": seed,
-        "size": size,
-        "fps": fps,
-        "duration": duration,
-        "test_fraction": test_fraction,
-        "config": dataclasses.asdict(config),
-    }
-    params = json.loads(json.dumps(params))  # tuples -> lists, as they come back from the file
+    params = _params(videos, seed, width, height, fps, duration, test_fraction, config)
     if _read_json(out / "done.json") == params:
         return out
     for sub in ("videos", "annotations", "meta"):

@@ -1,4 +1,4 @@
-"""Small building blocks shared by several kinds of component."""
+"""Small building blocks shared by several kinds of component (masked softmax, batch norm, standardisation)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from registry import ConfigError
+
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "elu": nn.ELU, "tanh": nn.Tanh, "silu": nn.SiLU, "none": nn.Identity}
 
 
 def activation(name: str) -> nn.Module:
     """An activation module by name (relu, gelu, elu, tanh, silu, none)."""
     if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
+        raise ConfigError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]()
 
 
@@ -24,17 +26,12 @@ def masked_softmax(logits: Tensor, mask: Tensor, dim: int = -1) -> Tensor:
     return torch.softmax(logits, dim=dim).nan_to_num(0.0)
 
 
-def full_mask(x: Tensor) -> Tensor:
-    """An all-valid mask ``[B, N]`` for ``x [B, N, ...]``."""
-    return torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
-
-
 def layer_widths(
     in_dim: int, out_dim: int, hidden_dims: list[int] | None, hidden_ratio: float | None, who: str
 ) -> list[int]:
     """``[in_dim, *hidden, out_dim]``: hidden widths given, or one hidden layer of ``in_dim * hidden_ratio``."""
     if hidden_dims is not None and hidden_ratio is not None:
-        raise ValueError(f"{who}: give hidden_dims or hidden_ratio, not both")
+        raise ConfigError(f"{who}: give hidden_dims or hidden_ratio, not both")
     hidden = list(hidden_dims or ([max(1, round(in_dim * hidden_ratio))] if hidden_ratio else []))
     return [in_dim, *hidden, out_dim]
 
@@ -78,7 +75,9 @@ class FeatureNorm(nn.Module):
             sq = sq + (t * t).sum(0)
             n += t.shape[0]
         if n == 0:
-            raise ValueError("FeatureNorm.fit: no instances to fit the statistics on")
+            raise RuntimeError(
+                "FeatureNorm.fit: no instances to fit the statistics on (the data layer lets no empty split through)"
+            )
         mean = total / n
         std = (sq / n - mean * mean).clamp(min=0).sqrt()
         # A channel constant in training (a dead ReLU) must not turn a small change at test time into a

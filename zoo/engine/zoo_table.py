@@ -23,10 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from registry import list_recipes, load_recipe
+from registry import MissingFileError, list_recipes, load_recipe, write_atomic
 from registry.recipe import merge
 
-from .runlog import write_atomic
 from .trainer import Trainer
 
 
@@ -34,9 +33,9 @@ from .trainer import Trainer
 class Row:
     recipe: str
     parameters: int = 0
-    selected: list[float] = field(default_factory=list)  # test Spearman, validation-selected, per seed
-    last: list[float] = field(default_factory=list)
-    relative_l2: list[float] = field(default_factory=list)
+    selected: list[float | None] = field(default_factory=list)  # test Spearman, validation-selected, per seed
+    last: list[float | None] = field(default_factory=list)
+    relative_l2: list[float | None] = field(default_factory=list)
     train_seconds: list[float] = field(default_factory=list)
     infer_ms: list[float] = field(default_factory=list)
     note: str = ""
@@ -50,7 +49,7 @@ def feature_widths(root: Path, folders: Sequence[str] = ("dynamic", "static")) -
         if files:
             widths[key] = int(np.load(files[0], mmap_mode="r").shape[1])
     if not widths:
-        raise FileNotFoundError(f"no <input>/<name>.npy feature folders under {root} (looked for {list(folders)})")
+        raise MissingFileError(f"no <input>/<name>.npy feature folders under {root} (looked for {list(folders)})")
     return widths
 
 
@@ -112,7 +111,7 @@ def inference_ms(trainer: Trainer, videos: int = 20) -> float:
     return statistics.median(times)
 
 
-def run_table(
+def run_zoo_table(
     pattern: str = "*",
     data: str = "synthetic",
     seeds: Sequence[int] = (0, 1, 2),
@@ -152,7 +151,8 @@ def run_table(
             row.parameters = cell["parameters"]
             for key in ("selected", "last", "relative_l2", "train_seconds", "infer_ms"):
                 getattr(row, key).append(cell[key])
-            print(f"{name} seed {seed}: Spearman {cell['selected']:.3f} ({cell['headline']}{how})", flush=True)
+            shown = "undefined" if cell["selected"] is None else f"{cell['selected']:.3f}"
+            print(f"{name} seed {seed}: Spearman {shown} ({cell['headline']}{how})", flush=True)
         rows.append(row)
     return rows, proto
 
@@ -173,9 +173,12 @@ def _as_json(rc: Mapping[str, Any]) -> Any:
     return json.loads(json.dumps(rc, default=str))  # compared as it is stored
 
 
-def _mean_sd(values: Sequence[float], digits: int = 3) -> str:
+def _mean_sd(values: Sequence[float | None], digits: int = 3) -> str:
     if not values:
         return "-"
+    if any(v is None for v in values):
+        undefined = sum(v is None for v in values)
+        return f"undefined ({undefined} of {len(values)} seeds)"
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
@@ -200,7 +203,12 @@ def machine() -> str:
 
 def markdown(rows: Sequence[Row], command: str, data: str, seeds: Sequence[int], epochs: int, elapsed: float) -> str:
     """docs/RESULTS.md, as written by tools/zoo_table.py."""
-    ranked = sorted(rows, key=lambda r: -statistics.mean(r.selected) if r.selected else 1.0)
+
+    def rank(r: Row) -> float:
+        defined = [v for v in r.selected if v is not None]
+        return -statistics.mean(defined) if defined and len(defined) == len(r.selected) else 1.0
+
+    ranked = sorted(rows, key=rank)
     lines = [
         "# Results: the zoo's recipes under one protocol",
         "",

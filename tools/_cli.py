@@ -1,0 +1,34 @@
+"""What every tool shares: arguments parsed before anything heavy is imported, and one way to report errors.
+
+A tool builds its parser with ``parser(__doc__)``, parses (``--help`` and argument errors end here,
+in well under a second: neither torch nor the zoo is imported yet), then hands its work to
+``run(work)``: a ``UserError`` prints as ``error: <message>`` and exits with its code (2 input, 3
+diverged, 4 disk full); anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The module docstring as written, and every option's default shown."""
+
+
+def parser(doc: str | None, **kwargs: object) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(description=doc, formatter_class=_Formatter, **kwargs)  # type: ignore[arg-type]
+
+
+def run(work: Callable[[], int | None]) -> int:
+    """``work()``'s exit code; a user error is one line on stderr and its exit code."""
+    try:
+        return int(work() or 0)
+    except Exception as e:
+        from registry import UserError
+
+        if not isinstance(e, UserError):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return int(e.exit_code)

@@ -1,0 +1,41 @@
+"""The contract of a training hook, and the hooks the zoo ships."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..kinds import HOOKS
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+
+class Hook:
+    """Called by the trainer after every epoch: ``hook(trainer, epoch)``.
+
+    Built as ``Hook(**recipe_args)`` from ``train.hooks``. A hook reads the trainer's state
+    (``history``, ``best``, ``epoch``) and may set ``trainer.stop_requested = True`` to end the run
+    after this epoch (the results and checkpoints are written as for a finished run).
+    """
+
+    def __call__(self, trainer: Trainer, epoch: int) -> None:
+        raise NotImplementedError
+
+
+HOOKS.contract = Hook
+
+
+@HOOKS.register("early_stopping")
+class EarlyStopping(Hook):
+    """Stop when validation Spearman has not improved for ``patience`` epochs since the selected one."""
+
+    def __init__(self, patience: int = 50) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            from registry import ConfigError
+
+            raise ConfigError(f"early_stopping: patience must be an integer >= 1 (epochs), got {patience!r}")
+        self.patience = patience
+
+    def __call__(self, trainer: Trainer, epoch: int) -> None:
+        if trainer.best is not None and epoch - trainer.best["epoch"] >= self.patience:
+            trainer.stop_requested = True

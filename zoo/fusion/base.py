@@ -1,0 +1,23 @@
+"""The contract of a fusion: the streams' vectors -> one vector."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ..kinds import FUSION
+
+
+class Fusion(nn.Module):
+    """Joins the streams' vectors into one.
+
+    Built as ``Fusion(in_dims={stream: C_s}, **recipe_args)``; declares ``out_dim``.
+    ``forward({stream: [B, C_s]}) -> [B, out_dim]``; one stream passes through any fusion.
+    """
+
+    out_dim: int
+
+    def forward(self, features: dict[str, Tensor]) -> Tensor:
+        raise NotImplementedError
+
+
+FUSION.contract = Fusion
