@@ -1,16 +1,19 @@
 """The synthetic rhythmic-gymnastics set: determinism, RG-format annotations, real MP4s, the score formula,
-visible figure and faults, caching and atomic writes."""
+visible figure and faults, non-square frames, caching, refusing another set, atomic writes, progress."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
+from registry import ConfigError
 from zoo.data.synthetic import (
     ELEMENTS,
     SyntheticConfig,
@@ -19,6 +22,7 @@ from zoo.data.synthetic import (
     judge,
     make_synthetic,
     render_frame,
+    render_key,
     sample_routine,
     video_name,
 )
@@ -205,17 +209,76 @@ def test_a_finished_set_is_returned_at_once_and_a_partial_one_is_completed(tmp_p
     assert lost.is_file() and (out / "done.json").is_file()
     assert kept.stat().st_mtime_ns == mtimes[kept]
 
-    # Other parameters in the same folder: a new set, nothing of the old one kept.
-    make_synthetic(tmp_path / "set", **{**params, "seed": 7})
+
+def test_a_set_made_with_other_parameters_is_refused_unless_overwrite(tmp_path):
+    params = {**SMALL, "videos": 2, "duration": 2.0, "workers": 1}
+    out = make_synthetic(tmp_path / "set", **params)
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(ConfigError, match=r"seed: 0 there, 7 asked.*overwrite") as refused:
+        make_synthetic(tmp_path / "set", **{**params, "seed": 7})
+    assert str(out) in str(refused.value)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == mtimes  # nothing touched
+    with pytest.raises(ConfigError, match=r"size: 64 there, \[96, 64\] asked"):
+        make_synthetic(tmp_path / "set", **{**params, "width": 96})
+
+    # overwrite=True replaces the set: nothing of the old one kept, a file of the user's beside it untouched.
+    (out / "videos" / "notes.txt").write_text("mine")
+    make_synthetic(tmp_path / "set", **{**params, "seed": 7}, overwrite=True)
+    kept = out / "videos" / "Synth_001.mp4"
     assert kept.stat().st_mtime_ns != mtimes[kept]
     assert json.loads((out / "done.json").read_text())["seed"] == 7
+    assert (out / "videos" / "notes.txt").read_text() == "mine"
+
+
+def test_set_files_without_their_parameters_are_refused(tmp_path):
+    (tmp_path / "set" / "videos").mkdir(parents=True)
+    (tmp_path / "set" / "videos" / "Synth_001.mp4").write_bytes(b"someone's video")
+    with pytest.raises(ConfigError, match="no readable params.json"):
+        make_synthetic(tmp_path / "set", **{**SMALL, "videos": 1, "duration": 2.0, "workers": 1})
+    assert (tmp_path / "set" / "videos" / "Synth_001.mp4").read_bytes() == b"someone's video"
+
+
+def test_non_square_frames_have_their_shape_and_the_boxes_lie_inside(tmp_path):
+    width, height = 96, 64
+    out = make_synthetic(
+        tmp_path / "set", videos=2, width=width, height=height, duration=2.0, workers=1, test_fraction=0.5
+    )
+    with av.open(str(out / "videos" / "Synth_001.mp4")) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    assert frame.shape == (height, width, 3)
+    assert json.loads((out / "params.json").read_text())["size"] == [width, height]
+    for i in range(2):
+        meta = json.loads((out / "meta" / f"{video_name(i)}.json").read_text())
+        assert meta["size"] == [width, height]
+        box = np.asarray(meta["box"])
+        assert (box[:, 0] >= 0).all() and (box[:, 1] >= 0).all()
+        assert (box[:, 2] <= width).all() and (box[:, 3] <= height).all()
+        assert (box[:, 2] > box[:, 0]).all() and (box[:, 3] > box[:, 1]).all()
+    assert background(width, height).shape == (height, width, 3)
+
+
+def test_frame_sizes_are_checked_and_square_sets_keep_their_keys():
+    with pytest.raises(ConfigError, match="width must be an even number of pixels >= 32, got 95"):
+        make_synthetic("/nonexistent/set", width=95, height=64)
+    with pytest.raises(ConfigError, match="height must be an even number of pixels >= 32, got 16"):
+        render_frame(sample_routine(0, duration=2.0), 0, 64, 16)
+    # A square set's parameters hold "size" as a number, as before frames could be non-square.
+    assert synthetic_writer._params(200, 0, 128, 128, 10.0, 20.0, 0.25, SyntheticConfig())["size"] == 128
+    assert render_key(width=128, height=128) == render_key() != render_key(width=160, height=128)
+
+
+def test_progress_in_a_log_is_lines_not_carriage_returns(tmp_path, capfd):
+    make_synthetic(tmp_path / "set", **{**SMALL, "videos": 2, "duration": 2.0, "workers": 1}, progress=True)
+    err = capfd.readouterr().err
+    assert "\r" not in err
+    assert [line.split(" (")[0] for line in err.splitlines()] == ["render: 1/2 video", "render: 2/2 video"]
 
 
 def test_an_interrupted_video_leaves_no_file_under_its_final_name(tmp_path, monkeypatch):
     real = synthetic_writer.render_frames
 
-    def failing(routine, size):
-        for k, frame in enumerate(real(routine, size)):
+    def failing(routine, *shape):
+        for k, frame in enumerate(real(routine, *shape)):
             if routine.index == 1 and k == 5:
                 raise KeyboardInterrupt("simulated interruption")
             yield frame
@@ -226,8 +289,14 @@ def test_an_interrupted_video_leaves_no_file_under_its_final_name(tmp_path, monk
     names = sorted(os.listdir(tmp_path / "set" / "videos"))
     assert names == ["Synth_001.mp4"]  # finished video kept, nothing half-written, no temporary file
     assert not (tmp_path / "set" / "done.json").exists()
-    # A temporary file left by a killed process is swept by the next run, which completes the set.
-    (tmp_path / "set" / "videos" / ".Synth_002.mp4.999.part").write_bytes(b"half")
+    # Temporary files left by killed processes (write_atomic's, and the older .part) are swept by the next run,
+    # which completes the set.
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    videos = tmp_path / "set" / "videos"
+    (videos / ".Synth_002.mp4.999.part").write_bytes(b"half")
+    (videos / f".Synth_002.mp4.{int(gone.stdout)}.tmp").write_bytes(b"half")
+    (tmp_path / "set" / "meta" / f".Synth_002.json.{int(gone.stdout)}.tmp").write_bytes(b"half")
     monkeypatch.setattr(synthetic_writer, "render_frames", real)
     make_synthetic(tmp_path / "set", **{**SMALL, "videos": 2, "duration": 2.0, "workers": 1})
-    assert sorted(os.listdir(tmp_path / "set" / "videos")) == ["Synth_001.mp4", "Synth_002.mp4"]
+    assert sorted(os.listdir(videos)) == ["Synth_001.mp4", "Synth_002.mp4"]
+    assert sorted(os.listdir(tmp_path / "set" / "meta")) == ["Synth_001.json", "Synth_002.json"]

@@ -57,7 +57,6 @@ ELEMENTS: tuple[Element, ...] = (
     Element("ring", 0.7, pose(torso=-25, head=-20, shoulder_n=200, shoulder_f=200, hip_n=-120, knee_n=80)),
     Element("penche", 0.8, pose(torso=100, shoulder_n=100, shoulder_f=100, hip_n=-175)),
 )
-ELEMENT_INDEX = {e.name: i for i, e in enumerate(ELEMENTS)}
 
 
 def _direction(phi_deg: np.ndarray) -> np.ndarray:

@@ -11,10 +11,11 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from registry import ConfigError
+
 from .figure import LENGTH, P, ground_offset, skeleton
 from .routine import Routine
 from .scene import CARPET_HALF, FLOOR_HALF, WALL_Z, camera
-from registry import ConfigError
 
 SUPERSAMPLE = 2
 _SHIFT = 4  # cv2 sub-pixel bits
@@ -30,33 +31,57 @@ FAR_SHADE = 0.72  # limbs on the far side are darker
 WIDTH = {"torso": 0.085, "upper_arm": 0.042, "forearm": 0.036, "thigh": 0.06, "shin": 0.045}
 
 
-def check_size(size: int) -> int:
-    """Frames are square, at least 32 pixels and even (yuv420p needs even sizes)."""
-    if size < 32 or size % 2:
-        raise ConfigError(f"synthetic video size must be an even number of pixels >= 32, got {size}")
-    return int(size)
+def check_size(width: int, height: int | None = None) -> tuple[int, int]:
+    """``(width, height)`` of a frame (square if ``height`` is left out), each even (yuv420p) and >= 32 pixels."""
+    height = width if height is None else height
+    for name, n in (("width", width), ("height", height)):
+        if n < 32 or n % 2:
+            raise ConfigError(f"synthetic video {name} must be an even number of pixels >= 32, got {n}")
+    return int(width), int(height)
 
 
 @lru_cache(maxsize=4)
-def background(size: int) -> np.ndarray:
-    """The empty hall [size, size, 3] uint8 RGB: wall, wooden arena floor, textured carpet, white boundary line."""
-    big = _background_big(check_size(size))
-    return cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+def background(width: int, height: int | None = None) -> np.ndarray:
+    """The empty hall [height, width, 3] uint8 RGB: wall, wooden arena floor, textured carpet, white boundary line."""
+    width, height = check_size(width, height)
+    return cv2.resize(_background_big(width, height), (width, height), interpolation=cv2.INTER_AREA)
+
+
+_ROWS = 128  # the hall is computed in blocks of this many supersampled rows: bounded memory at any frame size
 
 
 @lru_cache(maxsize=4)
-def _background_big(size: int) -> np.ndarray:
-    n = size * SUPERSAMPLE
-    cam = camera(n)
-    ys, xs = np.mgrid[0:n, 0:n].astype(np.float64) + 0.5
+def _background_big(width: int, height: int) -> np.ndarray:
+    """The empty hall at ``SUPERSAMPLE`` times the frame size, computed block by block (every step is per pixel)."""
+    nw, nh = width * SUPERSAMPLE, height * SUPERSAMPLE
+    img = np.empty((nh, nw, 3), dtype=np.uint8)
+    # A tall frame sees above the horizon, where rays never meet the floor: the floor's values there are NaN and
+    # unused (those pixels are wall).
+    with np.errstate(invalid="ignore"):
+        for r0 in range(0, nh, _ROWS):
+            img[r0 : r0 + _ROWS] = _hall_rows(nw, nh, r0, min(r0 + _ROWS, nh))
+    return img
+
+
+def _hall_rows(nw: int, nh: int, r0: int, r1: int) -> np.ndarray:
+    """Rows ``r0:r1`` of the supersampled hall of ``nw`` x ``nh`` pixels [r1 - r0, nw, 3] uint8."""
+    # One row more on each side where there is one: the boundary line's footprint is a central difference across
+    # rows, and with the neighbours at hand every row gets exactly the value it has in the whole image.
+    h0, h1 = max(r0 - 1, 0), min(r1 + 1, nh)
+    cam = camera(nw, nh)
+    ys, xs = np.mgrid[h0:h1, 0:nw].astype(np.float64) + 0.5
     rays = cam.rays(np.stack([xs, ys], axis=-1))
     down = rays[..., 1] < -1e-6
     t = np.where(down, -cam.position[1] / np.where(down, rays[..., 1], -1.0), np.inf)
     x = cam.position[0] + t * rays[..., 0]
     z = cam.position[2] + t * rays[..., 2]
+    # The boundary of the floor area: a line of constant width on the floor, anti-aliased by its pixel footprint.
+    dist = np.maximum(np.abs(x) - FLOOR_HALF[0], np.abs(z) - FLOOR_HALF[1])
+    footprint = np.hypot(*np.gradient(dist))[r0 - h0 : r1 - h0]  # how much floor one pixel covers
+    ys, xs, down, x, z, dist = (a[r0 - h0 : r1 - h0] for a in (ys, xs, down, x, z, dist))
     wall = ~down | (z > WALL_Z)
     # Texture from a fixed noise table, so every set shares the same hall.
-    table = np.random.default_rng(20240601).uniform(-1.0, 1.0, size=(97, 97)).astype(np.float32)
+    table = _noise_table()
     fine = _sample(table, x * 23.0, z * 23.0)
     coarse = _sample(table, x * 2.1 + 40.0, z * 2.1 + 40.0)
     weave = np.sin(x * 60.0) * np.sin(z * 60.0)
@@ -64,15 +89,22 @@ def _background_big(size: int) -> np.ndarray:
     arena = ARENA * (1.0 + 0.08 * np.sin(x * 9.0 + 3.0 * _sample(table, x, z * 0.2)) + 0.04 * fine)[..., None]
     on_carpet = (np.abs(x) <= CARPET_HALF[0]) & (np.abs(z) <= CARPET_HALF[1])
     img = np.where(on_carpet[..., None], carpet, arena)
-    # The boundary of the floor area: a line of constant width on the floor, anti-aliased by its pixel footprint.
-    dist = np.maximum(np.abs(x) - FLOOR_HALF[0], np.abs(z) - FLOOR_HALF[1])
-    footprint = np.hypot(*np.gradient(dist))  # how much floor one pixel covers
     line = np.clip(0.5 + (0.025 - np.abs(dist)) / np.maximum(footprint, 1e-6), 0.0, 1.0)
     img = img * (1.0 - line[..., None]) + LINE * line[..., None]
-    height = ys / n
-    wall_img = WALL * (0.75 + 0.35 * height)[..., None] + 6.0 * _sample(table, xs * 0.3, ys * 0.05)[..., None]
+    # The wall is laid out from the middle square of the frame (offsets 0 in a square frame), so a wide or tall
+    # frame shows the wall of the square one in its middle, as it does the floor (the camera's focal follows the
+    # shorter side).
+    side = min(nw, nh)
+    across, rise = xs - (nw - side) / 2.0, ys - (nh - side) / 2.0
+    shade = 0.75 + 0.35 * rise / side
+    wall_img = WALL * shade[..., None] + 6.0 * _sample(table, across * 0.3, rise * 0.05)[..., None]
     img = np.where(wall[..., None], wall_img, img)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=1)
+def _noise_table() -> np.ndarray:
+    return np.random.default_rng(20240601).uniform(-1.0, 1.0, size=(97, 97)).astype(np.float32)
 
 
 def _sample(table: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -87,9 +119,11 @@ def _sample(table: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return a * (1 - fv) + b * fv
 
 
-def figure_pixels(routine: Routine, size: int, ideal: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Projected skeleton points [T, 11, 2] in pixels of a ``size`` frame and pixels per body height [T]."""
-    cam = camera(check_size(size))
+def figure_pixels(
+    routine: Routine, width: int, height: int | None = None, ideal: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Skeleton points [T, 11, 2] in pixels of a ``width`` x ``height`` frame, and pixels per body height [T]."""
+    cam = camera(*check_size(width, height))
     angles = routine.ideal_angles if ideal else routine.angles
     body = skeleton(angles)
     body[..., 1] += (ground_offset(body) + routine.lift)[:, None]
@@ -101,33 +135,38 @@ def figure_pixels(routine: Routine, size: int, ideal: bool = False) -> tuple[np.
     return pixels, cam.focal / depth[:, P["pelvis"]]
 
 
-def figure_boxes(routine: Routine, size: int) -> np.ndarray:
+def figure_boxes(routine: Routine, width: int, height: int | None = None) -> np.ndarray:
     """The athlete's box per frame [T, 4] as integer pixels ``x0, y0, x1, y1`` (inclusive-exclusive), clipped."""
-    pixels, scale = figure_pixels(routine, size)
+    width, height = check_size(width, height)
+    pixels, scale = figure_pixels(routine, width, height)
     pad = (LENGTH["head_r"] + 0.03) * scale
     lo = np.floor(pixels.min(axis=1) - pad[:, None])
     hi = np.ceil(pixels.max(axis=1) + pad[:, None])
-    return np.clip(np.concatenate([lo, hi], axis=1), 0, size).astype(np.int64)
+    return np.clip(np.concatenate([lo, hi], axis=1), 0, [width, height, width, height]).astype(np.int64)
 
 
-def render_frame(routine: Routine, frame: int, size: int = 128, ideal: bool = False) -> np.ndarray:
-    """Frame ``frame`` of the routine [size, size, 3] uint8 RGB; ``ideal`` draws the pose without static faults."""
-    pixels, scale = figure_pixels(routine, size, ideal)
-    return _draw(routine, frame, pixels[frame], float(scale[frame]), size)
+def render_frame(
+    routine: Routine, frame: int, width: int = 128, height: int | None = None, ideal: bool = False
+) -> np.ndarray:
+    """Frame ``frame`` [height, width, 3] uint8 RGB (square if ``height`` is left out); ``ideal``: no static faults."""
+    width, height = check_size(width, height)
+    pixels, scale = figure_pixels(routine, width, height, ideal)
+    return _draw(routine, frame, pixels[frame], float(scale[frame]), width, height)
 
 
-def render_frames(routine: Routine, size: int = 128) -> Iterator[np.ndarray]:
-    """Every frame of the routine in order, as [size, size, 3] uint8 RGB arrays."""
-    pixels, scale = figure_pixels(routine, size)
+def render_frames(routine: Routine, width: int = 128, height: int | None = None) -> Iterator[np.ndarray]:
+    """Every frame of the routine in order, as [height, width, 3] uint8 RGB arrays (square if no ``height``)."""
+    width, height = check_size(width, height)
+    pixels, scale = figure_pixels(routine, width, height)
     for k in range(routine.n_frames):
-        yield _draw(routine, k, pixels[k], float(scale[k]), size)
+        yield _draw(routine, k, pixels[k], float(scale[k]), width, height)
 
 
-def _draw(routine: Routine, k: int, pts: np.ndarray, scale: float, size: int) -> np.ndarray:
+def _draw(routine: Routine, k: int, pts: np.ndarray, scale: float, width: int, height: int) -> np.ndarray:
     ss = SUPERSAMPLE
-    img = _background_big(size).copy()
+    img = _background_big(width, height).copy()
     px_per_unit = scale * ss
-    cam = camera(size)
+    cam = camera(width, height)
     # Shadow on the floor under the pelvis, smaller and fainter while in the air.
     x, z = routine.position[k]
     centre, _ = cam.project(np.array([x, 0.0, z]))
@@ -154,7 +193,7 @@ def _draw(routine: Routine, k: int, pts: np.ndarray, scale: float, size: int) ->
         limb(f"knee_{side}", f"ankle_{side}", "shin", SKIN, shade)
         limb("neck", f"elbow_{side}", "upper_arm", LEOTARD, shade)
         limb(f"elbow_{side}", f"hand_{side}", "forearm", SKIN, shade)
-    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+    return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def _pt(xy) -> tuple[int, int]:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from registry import ConfigError
+
 from .config import DEFAULT_CONFIG, ScoreModel, SyntheticConfig
 from .figure import ELEMENTS, JOINT_ANGLES, LIMB_ANGLES, A, Element
 from .motion import HOLD, IN, MAX_JOINT, OUT, STAND, TRAVEL, Motion, roughness
 from .scene import FLOOR_HALF, count_exits
-from registry import ConfigError
 
 _INNER = (FLOOR_HALF[0] - 0.2, FLOOR_HALF[1] - 0.15)  # where elements are placed: limbs stay over the floor area
 
@@ -107,6 +108,32 @@ def judge(
     return Score(difficulty, execution, penalty, noise, (d, e, d + e - p, p))
 
 
+@dataclass(frozen=True)
+class _Latents:
+    """The latent factors of a video as first drawn (before the video's length caps elements and exits)."""
+
+    q_dyn: float
+    q_sta: float
+    n_wanted: int
+    order: np.ndarray  # the elements in the order they are chosen
+    exits_wanted: int
+    noise: float
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the routine does when and where: elements, their timing, the places and the paths between them."""
+
+    chosen: list[Element]
+    exits: int
+    holds: np.ndarray  # [len(ELEMENTS)] s; the first len(chosen) are used
+    moves: np.ndarray  # [len(ELEMENTS), 2] s into and out of each element
+    places: list[np.ndarray]  # start, one per element, end
+    paths: list[list[np.ndarray]]  # one polyline per travel (a detour past the boundary adds a point)
+    lengths: np.ndarray  # [n + 1] length of each path
+    travel_s: np.ndarray  # [n + 1] s per travel
+
+
 def sample_routine(
     index: int, seed: int = 0, fps: float = 10.0, duration: float = 20.0, config: SyntheticConfig = DEFAULT_CONFIG
 ) -> Routine:
@@ -117,61 +144,18 @@ def sample_routine(
     if n_frames < 2:
         raise ConfigError(f"synthetic routine: duration {duration} s at {fps} fps gives {n_frames} frames, need >= 2")
     cfg = config
+    # One stream per video, drawn in a fixed order: latents, timing, places, static faults, per-frame noise.
     rng = np.random.default_rng([seed, index])
-    # Latent factors first, so they do not depend on how the motion is drawn.
-    q_dyn, q_sta = (float(v) for v in rng.uniform(0.0, 1.0, size=2))
-    n_wanted = int(rng.integers(cfg.elements[0], cfg.elements[1] + 1))
-    order = rng.permutation(len(ELEMENTS))
-    exits_wanted = int(rng.choice(len(cfg.exit_probs), p=np.asarray(cfg.exit_probs) / sum(cfg.exit_probs)))
-    noise = float(rng.normal(0.0, cfg.score.noise_sigma))
-
-    # Timing: tempo irregularity stretches each movement by a log-normal factor.
-    holds = rng.uniform(*cfg.hold_s, size=len(ELEMENTS))
-    sigma = cfg.tempo_sigma * (1.0 - q_dyn)
-    tempo = np.exp(sigma * rng.standard_normal((len(ELEMENTS), 2)) - sigma**2 / 2)  # mean 1: no drift in time spent
-    moves = np.clip(cfg.move_s * tempo, 0.25, 3.0 * cfg.move_s)
-    duration_s = n_frames / fps
-    n = min(n_wanted, len(ELEMENTS))
-    while n > 0 and cfg.start_s + (holds[:n] + moves[:n].sum(1)).sum() + (n + 1) * cfg.min_travel_s > duration_s:
-        n -= 1
-    chosen = [ELEMENTS[i] for i in order[:n]]
-    exits = min(exits_wanted, n + 1)
-
-    # Places: start, one per element, end, drawn alike for every athlete; some travels detour past the boundary.
-    places = _places(rng, n + 2, cfg.coverage)
-    paths = [[places[i], places[i + 1]] for i in range(n + 1)]
-    for i in sorted(rng.choice(n + 1, size=exits, replace=False).tolist()):
-        paths[i].insert(1, _outside_point(rng, paths[i][0], paths[i][1]))
-    lengths = np.array([sum(np.linalg.norm(b - a) for a, b in itertools.pairwise(p)) for p in paths])
-    spare = duration_s - cfg.start_s - (holds[:n] + moves[:n].sum(1)).sum() - (n + 1) * cfg.min_travel_s
-    travel_s = cfg.min_travel_s + spare * 0.85 * lengths / max(lengths.sum(), 1e-9)  # 15 % left to stand at the end
-
-    targets, ideals = _static_faults(rng, chosen, q_sta, cfg)
-
-    segments = _timeline(cfg, places, paths, travel_s, moves, holds, n)
-    motion = Motion(cfg, q_dyn, q_sta, chosen, targets, ideals, places)
-    frames = np.arange(n_frames) / fps
-    for phase, t0, t1, payload in segments:
-        sel = np.flatnonzero((frames >= t0) & (frames < t1))
-        if len(sel):
-            motion.fill(sel, frames[sel], phase, t0, t1, payload)
-    motion.finish(rng)
-
-    performed = []
-    for i, el in enumerate(chosen):
-        own = np.flatnonzero(motion.element == i)
-        held = np.flatnonzero((motion.element == i) & (motion.phase == HOLD))
-        start, end = (int(own[0]), int(own[-1]) + 1) if len(own) else (n_frames, n_frames)
-        hold = (int(held[0]), int(held[-1]) + 1) if len(held) else (start, start)
-        performed.append(
-            PerformedElement(el.name, el.value, tuple(float(v) for v in places[i + 1]), (start, *hold, end))
-        )
-
+    lat = _draw_latents(rng, cfg)
+    plan = _plan(rng, cfg, lat, n_frames / fps)
+    targets, ideals = _static_faults(rng, plan.chosen, lat.q_sta, cfg)
+    motion = _animate(rng, cfg, lat, plan, targets, ideals, n_frames, fps)
+    n = len(plan.chosen)
     measured = {
         "hold_error_deg": _hold_error(targets, ideals),
         "roughness_deg": roughness(motion.angles, motion.phase),
-        "tempo_cv": float(np.std(moves[:n]) / np.mean(moves[:n])) if n else 0.0,
-        "path_length": float(lengths.sum()),
+        "tempo_cv": float(np.std(plan.moves[:n]) / np.mean(plan.moves[:n])) if n else 0.0,
+        "path_length": float(plan.lengths.sum()),
         "exits_seen": count_exits(motion.position),
         "hold_share": float(np.mean(motion.phase == HOLD)),
     }
@@ -179,11 +163,11 @@ def sample_routine(
         index=index,
         seed=seed,
         fps=fps,
-        q_dyn=q_dyn,
-        q_sta=q_sta,
-        exits=exits,
-        elements=tuple(performed),
-        score=judge([el.value for el in chosen], q_dyn, q_sta, exits, noise, cfg.score),
+        q_dyn=lat.q_dyn,
+        q_sta=lat.q_sta,
+        exits=plan.exits,
+        elements=_performed(plan, motion, n_frames),
+        score=judge([el.value for el in plan.chosen], lat.q_dyn, lat.q_sta, plan.exits, lat.noise, cfg.score),
         angles=motion.angles,
         ideal_angles=motion.ideal_angles,
         position=motion.position,
@@ -193,6 +177,76 @@ def sample_routine(
         element_of_frame=motion.element,
         measured=measured,
     )
+
+
+def _draw_latents(rng: np.random.Generator, cfg: SyntheticConfig) -> _Latents:
+    """The latent factors, drawn first so that they do not depend on how the motion is drawn."""
+    q_dyn, q_sta = (float(v) for v in rng.uniform(0.0, 1.0, size=2))
+    n_wanted = int(rng.integers(cfg.elements[0], cfg.elements[1] + 1))
+    order = rng.permutation(len(ELEMENTS))
+    exits_wanted = int(rng.choice(len(cfg.exit_probs), p=np.asarray(cfg.exit_probs) / sum(cfg.exit_probs)))
+    noise = float(rng.normal(0.0, cfg.score.noise_sigma))
+    return _Latents(q_dyn, q_sta, n_wanted, order, exits_wanted, noise)
+
+
+def _plan(rng: np.random.Generator, cfg: SyntheticConfig, lat: _Latents, duration_s: float) -> _Plan:
+    """Elements that fit in ``duration_s``, their timing, and the places and paths of the travels between them."""
+    # Timing: tempo irregularity stretches each movement by a log-normal factor.
+    holds = rng.uniform(*cfg.hold_s, size=len(ELEMENTS))
+    sigma = cfg.tempo_sigma * (1.0 - lat.q_dyn)
+    tempo = np.exp(sigma * rng.standard_normal((len(ELEMENTS), 2)) - sigma**2 / 2)  # mean 1: no drift in time spent
+    moves = np.clip(cfg.move_s * tempo, 0.25, 3.0 * cfg.move_s)
+    n = min(lat.n_wanted, len(ELEMENTS))
+    while n > 0 and cfg.start_s + (holds[:n] + moves[:n].sum(1)).sum() + (n + 1) * cfg.min_travel_s > duration_s:
+        n -= 1
+    chosen = [ELEMENTS[i] for i in lat.order[:n]]
+    exits = min(lat.exits_wanted, n + 1)
+
+    # Places: start, one per element, end, drawn alike for every athlete; some travels detour past the boundary.
+    places = _places(rng, n + 2, cfg.coverage)
+    paths = [[places[i], places[i + 1]] for i in range(n + 1)]
+    for i in sorted(rng.choice(n + 1, size=exits, replace=False).tolist()):
+        paths[i].insert(1, _outside_point(rng, paths[i][0], paths[i][1]))
+    lengths = np.array([sum(np.linalg.norm(b - a) for a, b in itertools.pairwise(p)) for p in paths])
+    spare = duration_s - cfg.start_s - (holds[:n] + moves[:n].sum(1)).sum() - (n + 1) * cfg.min_travel_s
+    travel_s = cfg.min_travel_s + spare * 0.85 * lengths / max(lengths.sum(), 1e-9)  # 15 % left to stand at the end
+    return _Plan(chosen, exits, holds, moves, places, paths, lengths, travel_s)
+
+
+def _animate(
+    rng: np.random.Generator,
+    cfg: SyntheticConfig,
+    lat: _Latents,
+    plan: _Plan,
+    targets: list[np.ndarray],
+    ideals: list[np.ndarray],
+    n_frames: int,
+    fps: float,
+) -> Motion:
+    """The per-frame pose, place and lift of the routine, segment by segment of its timeline."""
+    n = len(plan.chosen)
+    segments = _timeline(cfg, plan.places, plan.paths, plan.travel_s, plan.moves, plan.holds, n)
+    motion = Motion(cfg, lat.q_dyn, lat.q_sta, plan.chosen, targets, ideals, plan.places)
+    frames = np.arange(n_frames) / fps
+    for phase, t0, t1, payload in segments:
+        sel = np.flatnonzero((frames >= t0) & (frames < t1))
+        if len(sel):
+            motion.fill(sel, frames[sel], phase, t0, t1, payload)
+    motion.finish(rng)
+    return motion
+
+
+def _performed(plan: _Plan, motion: Motion, n_frames: int) -> tuple[PerformedElement, ...]:
+    """The elements as performed: where, and their frames ``[start, hold_start, hold_end, end)``."""
+    performed = []
+    for i, el in enumerate(plan.chosen):
+        own = np.flatnonzero(motion.element == i)
+        held = np.flatnonzero((motion.element == i) & (motion.phase == HOLD))
+        start, end = (int(own[0]), int(own[-1]) + 1) if len(own) else (n_frames, n_frames)
+        hold = (int(held[0]), int(held[-1]) + 1) if len(held) else (start, start)
+        position = tuple(float(v) for v in plan.places[i + 1])
+        performed.append(PerformedElement(el.name, el.value, position, (start, *hold, end)))
+    return tuple(performed)
 
 
 def _static_faults(

@@ -17,7 +17,7 @@ WALL_Z = 1.9  # the back wall of the hall
 
 @dataclass(frozen=True)
 class Camera:
-    """A pinhole camera looking down at the floor; ``focal`` and the centre are in pixels of a ``size`` frame."""
+    """A pinhole camera looking down at the floor; ``focal`` and the centre are in pixels of its frame."""
 
     position: tuple[float, float, float]
     right: tuple[float, float, float]
@@ -43,8 +43,14 @@ class Camera:
 
 
 @lru_cache(maxsize=8)
-def camera(size: int) -> Camera:
-    """The fixed camera for a square frame of ``size`` pixels: the whole carpet and a tall figure at its back fit."""
+def camera(width: int, height: int | None = None) -> Camera:
+    """The fixed camera for a ``width`` x ``height`` frame (square if ``height`` is left out).
+
+    The focal length follows the shorter side: in a wide frame that is the height, so the athlete keeps her size
+    relative to the frame height and the frame shows more of the hall on both sides; a tall frame shows more wall
+    and floor instead. Either way the frame holds at least the view of the square one.
+    """
+    height = width if height is None else height
     position = np.array([0.0, 2.0, -5.0])
     target = np.array([0.0, 0.1, 0.2])
     forward = target - position
@@ -57,8 +63,8 @@ def camera(size: int) -> Camera:
         right=tuple(right),
         up=tuple(up),
         forward=tuple(forward),
-        focal=1.75 * size,
-        centre=(size / 2.0, size / 2.0),
+        focal=1.75 * min(width, height),
+        centre=(width / 2.0, height / 2.0),
     )
 
 

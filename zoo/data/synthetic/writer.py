@@ -2,26 +2,28 @@
 
 Layout of ``out_dir``::
 
-    videos/Synth_001.mp4 ...       H.264, yuv420p, ``size`` x ``size``, ``fps``
+    videos/Synth_001.mp4 ...       H.264, yuv420p, ``width`` x ``height``, ``fps``
     annotations/train.txt, test.txt  the RG annotation format (tab-separated, one header line)
     latents.json                   every latent factor, the score parts and measured statistics per video
     meta/Synth_001.json ...        per frame: the athlete's box, the phase and the element
     params.json                    the parameters of the set being written
     done.json                      the same parameters, written last: the set is complete
 
-Every file appears under its final name only when complete (written to a hidden temporary name, then renamed),
-so an interrupted run leaves no half-written file; the next run with the same parameters keeps the finished
-videos and renders the rest.
+Every file appears under its final name only when complete (``registry.write_atomic``: a hidden temporary name,
+then a rename), so an interrupted run leaves no half-written file; the next run with the same parameters keeps
+the finished videos and renders the rest. A folder holding a set made with other parameters is refused unless
+``overwrite=True``, which removes that set's files (and only those) first.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -29,11 +31,14 @@ from pathlib import Path
 import av
 import numpy as np
 
+from registry import ConfigError, write_atomic
+from registry.files import TMP_SUFFIX, remove_stale_temporaries
+
+from ...progress import progress as progress_bar
 from .config import DEFAULT_CONFIG, SyntheticConfig
 from .motion import PHASES
 from .render import check_size, figure_boxes, render_frames
 from .routine import Routine, sample_routine
-from registry import ConfigError
 
 FORMAT_VERSION = 2  # bump when the same parameters would give different files
 PREFIX = "Synth"
@@ -87,62 +92,107 @@ def make_synthetic(
     test_fraction: float = 0.25,
     config: SyntheticConfig = DEFAULT_CONFIG,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """Render a synthetic rhythmic-gymnastics set into ``out_dir`` (or return at once if it is already there).
 
-    ``workers`` processes render videos in parallel (default: the CPU count; 1 renders in this process); the
-    result is the same for any number. Returns ``out_dir``.
+    Frames are ``width`` x ``height`` pixels (``size`` for square ones; default 128 x 128). ``workers`` processes
+    render videos in parallel (default: the CPU count; 1 renders in this process); the result is the same for any
+    number. A folder holding a set made with other parameters is refused unless ``overwrite``, which replaces it.
+    Returns ``out_dir``.
     """
     out = Path(out_dir)
-    width, height = width or size or 128, height or size or 128
-    if width != height:
-        raise ConfigError(f"make_synthetic: frames are square for now, got {width}x{height}")
-    size = width
+    width, height = _frame_size(size, width, height)
     if videos < 1:
         raise ConfigError(f"make_synthetic: videos must be >= 1, got {videos}")
     if not 0.0 <= test_fraction < 1.0:
         raise ConfigError(f"make_synthetic: test_fraction must be in [0, 1), got {test_fraction}")
-    check_size(size)
     params = _params(videos, seed, width, height, fps, duration, test_fraction, config)
     if _read_json(out / "done.json") == params:
         return out
+    _prepare(out, params, overwrite)
+    todo = [i for i in range(videos) if not (out / "videos" / f"{video_name(i)}.mp4").is_file()]
+    job = _Job(out, seed, width, height, fps, duration, config)
+    _render(job, todo, videos, workers, progress)
+    routines = [sample_routine(i, seed, fps, duration, config) for i in range(videos)]
+    _write_tables(out, routines, width, height, round(round(duration * fps) / fps), test_fraction, seed)
+    write_atomic(out / "done.json", json.dumps(params, indent=1))  # last: the set is complete
+    return out
+
+
+def _frame_size(size: int | None, width: int | None, height: int | None) -> tuple[int, int]:
+    """``(width, height)`` from the arguments: ``width`` and ``height`` override ``size``, the default is 128."""
+    side = 128 if size is None else size
+    return check_size(side if width is None else width, side if height is None else height)
+
+
+def _prepare(out: Path, params: dict, overwrite: bool) -> None:
+    """Make ``out`` ready for the set of ``params``: keep what an interrupted run of it finished, refuse another."""
+    there = _read_json(out / "params.json") or _read_json(out / "done.json")
+    if there != params:
+        if not overwrite:
+            _refuse(out, there, params)
+        _clear(out)  # files of another set must not be taken for this one
     for sub in ("videos", "annotations", "meta"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     (out / "done.json").unlink(missing_ok=True)
-    if _read_json(out / "params.json") != params:
-        _clear(out)  # files of another set must not be taken for this one
-        _write_atomic(out / "params.json", json.dumps(params, indent=1))
+    if there != params:
+        write_atomic(out / "params.json", json.dumps(params, indent=1))
     else:
         _clear(out, partial_only=True)  # what an interrupted run left half-written
 
-    todo = [i for i in range(videos) if not (out / "videos" / f"{video_name(i)}.mp4").is_file()]
-    job = _Job(out, seed, size, fps, duration, config)
-    n_workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
-    done = 0
-    if n_workers <= 1:
-        for i in todo:
-            job(i)
-            done = _report(progress, done + 1, len(todo))
-    else:
-        # spawn, not fork: a process that already runs threads (torch's pools, a decoder) can deadlock a forked child
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=spawn) as pool:
-            for _ in pool.map(job, todo, chunksize=1):
-                done = _report(progress, done + 1, len(todo))
 
-    routines = [sample_routine(i, seed, fps, duration, config) for i in range(videos)]
+def _refuse(out: Path, there: dict | None, params: dict) -> None:
+    """Raise unless ``out`` holds no set at all (nothing of the user's would be replaced)."""
+    if there is None and not _set_files(out):
+        return
+    again = "pass overwrite=True (--overwrite in tools/make_synthetic.py) to replace it, or choose another folder"
+    if there is None:
+        raise ConfigError(f"make_synthetic: {out} holds synthetic-set files but no readable params.json; {again}")
+    differing = "; ".join(_differences(there, params))
+    raise ConfigError(f"make_synthetic: {out} holds a set made with other parameters ({differing}); {again}")
+
+
+def _differences(there: object, asked: object, key: str = "") -> list[str]:
+    """``"seed: 0 there, 1 asked"`` for every differing leaf of two parameter dicts (nested keys joined by dots)."""
+    if isinstance(there, dict) and isinstance(asked, dict):
+        keys = sorted(set(there) | set(asked))
+        return [d for k in keys for d in _differences(there.get(k), asked.get(k), f"{key}.{k}" if key else k)]
+    return [] if there == asked else [f"{key}: {json.dumps(there)} there, {json.dumps(asked)} asked"]
+
+
+def _render(job: _Job, todo: list[int], videos: int, workers: int | None, progress: bool) -> None:
+    """Render the videos ``todo`` of a set of ``videos`` with ``job``, in this process or in ``workers`` others."""
+    n_workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
+    bar = progress_bar(videos, "render", "video", enabled=progress, initial=videos - len(todo))
+    try:
+        if n_workers <= 1:
+            for i in todo:
+                job(i)
+                bar.update(1)
+        else:
+            # spawn, not fork: a process already running threads (torch's pools, a decoder) can deadlock a fork
+            spawn = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=n_workers, mp_context=spawn) as pool:
+                for _ in pool.map(job, todo, chunksize=1):
+                    bar.update(1)
+    finally:
+        bar.close()
+
+
+def _write_tables(
+    out: Path, routines: list[Routine], width: int, height: int, length: int, test_fraction: float, seed: int
+) -> None:
+    """Missing metadata, the two annotation files and ``latents.json`` of a set whose videos are all rendered."""
     for r in routines:  # metadata of videos kept from an interrupted run may be missing
         if not (out / "meta" / f"{video_name(r.index)}.json").is_file():
-            _write_meta(out, r, size)
-    test = set(split_test(videos, test_fraction, seed))
-    length = round(round(duration * fps) / fps)
+            _write_meta(out, r, width, height)
+    test = set(split_test(len(routines), test_fraction, seed))
     for split, keep in (("train", lambda i: i not in test), ("test", lambda i: i in test)):
         rows = [r for r in routines if keep(r.index)]
-        _write_atomic(out / "annotations" / f"{split}.txt", annotation_text(rows, length))
+        write_atomic(out / "annotations" / f"{split}.txt", annotation_text(rows, length))
     latents = {video_name(r.index): {**r.latents(), "split": "test" if r.index in test else "train"} for r in routines}
-    _write_atomic(out / "latents.json", json.dumps(latents, indent=1))
-    _write_atomic(out / "done.json", json.dumps(params, indent=1))  # last: the set is complete
-    return out
+    write_atomic(out / "latents.json", json.dumps(latents, indent=1))
 
 
 def split_test(videos: int, test_fraction: float, seed: int) -> list[int]:
@@ -173,7 +223,8 @@ class _Job:
 
     out: Path
     seed: int
-    size: int
+    width: int
+    height: int
     fps: float
     duration: float
     config: SyntheticConfig
@@ -183,22 +234,23 @@ class _Job:
 
         cv2.setNumThreads(1)  # the processes are the parallelism
         routine = sample_routine(index, self.seed, self.fps, self.duration, self.config)
-        _write_meta(self.out, routine, self.size)
+        _write_meta(self.out, routine, self.width, self.height)
         final = self.out / "videos" / f"{video_name(index)}.mp4"
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.part")
-        try:
-            encode_mp4(tmp, render_frames(routine, self.size), self.size, self.fps, self.config.crf)
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+        frames = render_frames(routine, self.width, self.height)
+        # write_atomic leaves no temporary behind, not even after an interruption (KeyboardInterrupt).
+        write_atomic(final, lambda tmp: encode_mp4(tmp, frames, self.width, self.height, self.fps, self.config.crf))
         return index
 
 
-def encode_mp4(path: str | os.PathLike, frames, size: int, fps: float, crf: int = 23) -> None:
-    """Encode RGB uint8 frames [size, size, 3] to an H.264 (yuv420p) MP4 at ``path``, deterministically."""
+def encode_mp4(
+    path: str | os.PathLike, frames: Iterable[np.ndarray], width: int, height: int, fps: float, crf: int = 23
+) -> None:
+    """Encode RGB uint8 frames [height, width, 3] to an H.264 (yuv420p) MP4 at ``path``, deterministically."""
+    width, height = check_size(width, height)
+    # An explicit format: the temporary name write_atomic gives the path does not end in .mp4.
     with av.open(str(path), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        stream.width = stream.height = size
+        stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
         # One thread: x264's output then does not depend on the machine.
         stream.codec_context.options = {"crf": str(crf), "preset": "medium", "threads": "1"}
@@ -210,24 +262,18 @@ def encode_mp4(path: str | os.PathLike, frames, size: int, fps: float, crf: int 
             container.mux(packet)
 
 
-def _write_meta(out: Path, routine: Routine, size: int) -> None:
+def _write_meta(out: Path, routine: Routine, width: int, height: int) -> None:
     meta = {
         "name": video_name(routine.index),
         "fps": routine.fps,
-        "size": size,
+        "size": width if width == height else [width, height],  # as in params.json
         "frames": routine.n_frames,
         "phases": list(PHASES),
-        "box": figure_boxes(routine, size).tolist(),  # x0, y0, x1, y1 in pixels, per frame
+        "box": figure_boxes(routine, width, height).tolist(),  # x0, y0, x1, y1 in pixels, per frame
         "phase": routine.phase.tolist(),
         "element": routine.element_of_frame.tolist(),  # index into latents' "elements", -1 between them
     }
-    _write_atomic(out / "meta" / f"{video_name(routine.index)}.json", json.dumps(meta, separators=(",", ":")))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(out / "meta" / f"{video_name(routine.index)}.json", json.dumps(meta, separators=(",", ":")))
 
 
 def _read_json(path: Path) -> dict | None:
@@ -237,21 +283,34 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
+# The files a set writes, per folder of the set (their temporaries are named after them).
+SET_FILES = {
+    "videos": (f"{PREFIX}_*.mp4",),
+    "meta": (f"{PREFIX}_*.json",),
+    "annotations": ("train.txt", "test.txt"),
+    ".": ("latents.json", "params.json", "done.json"),
+}
+
+
+def _set_files(out: Path) -> list[Path]:
+    """The files of a synthetic set that ``out`` holds (temporaries not included)."""
+    return [path for sub, globs in SET_FILES.items() for pattern in globs for path in sorted((out / sub).glob(pattern))]
+
+
 def _clear(out: Path, partial_only: bool = False) -> None:
-    """Remove the files a synthetic set writes (and only those) from ``out``; or only its temporary files."""
-    patterns = {
-        "videos": (f"{PREFIX}_*.mp4", ".*.part"),
-        "meta": (f"{PREFIX}_*.json", ".*.part"),
-        "annotations": ("train.txt", "test.txt", ".*.part"),
-        ".": ("latents.json", "params.json", ".*.part"),
-    }
-    for sub, globs in patterns.items():
-        for pattern in globs[-1:] if partial_only else globs:
-            for path in (out / sub).glob(pattern):
-                path.unlink(missing_ok=True)
+    """Remove the files a synthetic set writes (and only those) from ``out``; or only its temporary files.
 
-
-def _report(progress: bool, done: int, total: int, echo: Callable[[str], None] = print) -> int:
-    if progress and (done == total or done % max(1, total // 20) == 0):
-        echo(f"synthetic: {done}/{total} videos rendered")
-    return done
+    Temporaries are ``.<name>.<pid>.tmp`` (registry.write_atomic; removed once their writer is gone, so a run
+    beside this one keeps its own) and ``.<name>.<pid>.part`` (this writer's own, before write_atomic).
+    """
+    for sub, globs in SET_FILES.items():
+        folder = out / sub
+        for tmp in folder.glob(".*.part"):
+            tmp.unlink(missing_ok=True)
+        for tmp in folder.glob(f".*.*{TMP_SUFFIX}"):
+            final = tmp.name[1:].rsplit(".", 2)[0]
+            if any(fnmatch.fnmatchcase(final, pattern) for pattern in globs):
+                remove_stale_temporaries(folder / final)
+    if not partial_only:
+        for path in _set_files(out):
+            path.unlink(missing_ok=True)
