@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from registry import ConfigError, RegistryError
+from registry import ConfigError, RegistryError, UserError
 from zoo.backbones import PTV_MODELS, InputSpec
 from zoo.backbones.video import LEFT_OUT
 from zoo.kinds import BACKBONES
@@ -81,7 +81,6 @@ def test_slowfast_pathways_from_one_clip():
 def test_every_ptv_model_builds_with_its_stated_sizes(name):
     b = build(f"ptv:{name}")
     row = PTV_MODELS[name]
-    assert b.feature_dim == row.feature_dim  # the constructor also checks it against the hub classifier
     spec = b.input_spec
     assert (spec.kind, spec.frames, spec.sampling_rate) == ("video", row.frames, row.sampling_rate)
     assert spec.size == (row.size, row.size)
@@ -92,6 +91,11 @@ def test_every_ptv_model_builds_with_its_stated_sizes(name):
         want = rf"{b.name} only takes clips of T, H, W = \({row.frames}, {row.size}, {row.size}\)"
         with pytest.raises(ValueError, match=want):
             b(torch.randn(1, 3, 8, 64, 64))
+    # The width the network really outputs, at the clip it was trained on: a forward pass on the meta
+    # device computes shapes only (the stated feature_dim is the table's own number, not evidence).
+    with torch.no_grad():
+        y = b.eval().to("meta")(torch.empty(2, *spec.shape, device="meta"))
+    assert tuple(y.shape) == (2, row.feature_dim) and b.feature_dim == row.feature_dim
 
 
 NO_TEMPORAL_DOWNSAMPLING = ["x3d_xs", "x3d_s", "x3d_m", "x3d_l", "slow_r50", *(n for n in PTV_MODELS if "fast" in n)]
@@ -230,19 +234,17 @@ def test_weights_and_pretrained_together_is_an_error(tmp_path):
 
 # -- pretrained: the libraries' own downloads, offline ---------------------------------------
 def test_ptv_pretrained_offline_says_what_to_do(monkeypatch):
-    import pytorchvideo.models.hub.x3d as hub_x3d
-
     calls = []
 
     def offline(url, *args, **kwargs):
-        calls.append(url)
+        calls.append((url, kwargs.get("weights_only")))
         raise urllib.error.URLError("[Errno -2] Name or service not known")
 
-    # The hub modules bind torch.hub.load_state_dict_from_url at import: patch the name they call.
-    monkeypatch.setattr(hub_x3d, "load_state_dict_from_url", offline)
-    with pytest.raises(RuntimeError, match=r"could not be downloaded") as err:
+    # The zoo downloads pytorchvideo's checkpoints itself (weights_only=True), through torch.hub.
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(UserError, match=r"could not be downloaded") as err:
         build("ptv:x3d_xs", pretrained=True)
-    assert calls and calls[0].endswith("X3D_XS.pyth")
+    assert calls and calls[0][0].endswith("X3D_XS.pyth") and calls[0][1] is True
     assert "ptv:x3d_xs" in str(err.value) and "weights: /path/to/checkpoint.pth" in str(err.value)
 
 

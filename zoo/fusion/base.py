@@ -11,7 +11,7 @@ class Fusion(nn.Module):
     """Joins the streams' vectors into one.
 
     Built as ``Fusion(in_dims={stream: C_s}, **recipe_args)``; declares ``out_dim``.
-    ``forward({stream: [B, C_s]}) -> [B, out_dim]``; one stream passes through any fusion.
+    ``forward({stream: [B, C_s]}) -> [B, out_dim]``; every fusion accepts a single stream as well as several.
     """
 
     out_dim: int

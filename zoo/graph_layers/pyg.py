@@ -63,7 +63,27 @@ SUPPORTED: dict[str, Conv] = {
     "GINConv": Conv("nn", False),
 }
 # Convolutions of torch_geometric.nn that are not offered, and why (tools/list.py shows the reasons).
-LEFT_OUT: dict[str, str] = {}
+_POSITIONS = "needs node positions (pos), which instances of a video do not have"
+_TYPES = "needs edge or node types (heterogeneous graphs); the instance graph has one type"
+_EDGE_ATTR = "needs edge feature vectors (edge_attr) for its messages; the instance graph has scalar weights"
+LEFT_OUT: dict[str, str] = {
+    "PointNetConv": _POSITIONS,
+    "PPFConv": _POSITIONS,
+    "XConv": _POSITIONS,
+    "GravNetConv": "builds its own k-NN graph from learned coordinates, ignoring the instance graph "
+    "(graph: {type: knn_similarity} is the zoo's k-NN graph)",
+    "RGCNConv": _TYPES,
+    "FastRGCNConv": _TYPES,
+    "RGATConv": _TYPES,
+    "HGTConv": _TYPES,
+    "HEATConv": _TYPES,
+    "NNConv": _EDGE_ATTR,
+    "CGConv": _EDGE_ATTR,
+    "GMMConv": _EDGE_ATTR,
+    "SplineConv": _EDGE_ATTR,
+    "GINEConv": _EDGE_ATTR,
+    "PDNConv": _EDGE_ATTR,
+}
 _OWN_ARGS = ("in_dim", "out_dim")
 _SKIP = {"in_channels", "out_channels", "nn"}
 
@@ -94,6 +114,10 @@ class PygGraphLayer(GraphLayer):
             self.conv = cls(in_dim, out_dim // heads if concat else out_dim, **conv_kwargs)
         else:
             self.conv = cls(in_dim, out_dim, **conv_kwargs)
+        if conv == "ARMAConv" and self.conv.num_layers == 1:
+            # PyG allocates the recursive weight even for one layer (the default), whose forward never
+            # reads it; a trainable parameter that gets no gradient breaks DistributedDataParallel.
+            self.conv.weight.requires_grad_(False)
 
     def forward(self, x: Tensor, graph: InstanceGraph | None, mask: Tensor) -> Tensor:
         assert graph is not None, f"pyg:{self.conv_name} needs a graph (the stream builds one: needs_graph is true)"

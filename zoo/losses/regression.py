@@ -15,6 +15,10 @@ from .base import Loss
 
 
 def _score(outputs: dict[str, Any], target: Tensor) -> Tensor:
+    if "score" not in outputs:
+        raise ConfigError(
+            f"loss: needs the model output 'score' [B] (every head gives it); the outputs are {sorted(outputs)}"
+        )
     score = outputs["score"]
     if score.shape != target.shape:
         raise ConfigError(f"loss: score has shape {tuple(score.shape)} but the target {tuple(target.shape)}")
@@ -60,8 +64,12 @@ class GaussianKL(Loss):
         self.sigma = sigma
 
     def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
-        if "logits" not in outputs:
-            raise ConfigError("loss 'kl' needs a head that outputs bin logits (e.g. head: {type: distribution})")
+        missing = [k for k in self.requires if k not in outputs]
+        if missing:
+            raise ConfigError(
+                f"loss 'kl' needs the model outputs {missing} (bin logits and their centres, given by head: "
+                f"{{type: distribution}}); the outputs are {sorted(outputs)}"
+            )
         bins = outputs["bins"].to(target.dtype)
         goal = torch.softmax(-((bins.unsqueeze(0) - target.unsqueeze(1)) ** 2) / (2 * self.sigma**2), -1)
         return F.kl_div(torch.log_softmax(outputs["logits"], -1), goal, reduction="batchmean")
