@@ -47,8 +47,10 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str | Writer) -> Pa
             with open(tmp, "wb") as f:
                 f.write(data.encode() if isinstance(data, str) else data)
         os.replace(tmp, path)
-    except Exception as e:
-        full = (isinstance(e, OSError) and e.errno == errno.ENOSPC) or _nearly_full(path.parent)
+    except BaseException as e:  # an interrupt too: never leave a temporary behind
+        full = isinstance(e, Exception) and (
+            (isinstance(e, OSError) and e.errno == errno.ENOSPC) or _nearly_full(path.parent)
+        )
         tmp.unlink(missing_ok=True)
         if full:
             kept = f"; the previous {path.name} is kept" if path.exists() else ""

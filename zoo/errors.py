@@ -18,6 +18,10 @@ class NonFiniteError(DataError):
     """A NaN or inf appeared inside the model while scoring; the message names the videos."""
 
 
+class DownloadError(UserError, RuntimeError):
+    """Pretrained weights could not be downloaded (no network, a moved file); the message says what to do instead."""
+
+
 class TrainingDiverged(UserError, RuntimeError):
     """The loss stopped being a finite number."""
 
@@ -37,6 +41,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DiskFullError",
+    "DownloadError",
     "MissingFileError",
     "NonFiniteError",
     "RecipeError",

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from registry import ConfigError
 from zoo.kinds import CROPPERS
 from zoo.data import croppers
 from zoo.data.croppers import CenterCropper, HogCropper, MotionCropper, WholeFrame, expand_box
@@ -142,16 +143,32 @@ def test_hog_uses_the_best_detection(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cropper.stats == {"frames": 1, "fallbacks": 0, "kept": 0}
 
 
-def test_hog_upscale_maps_boxes_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hog_works_at_the_scale_the_person_size_asks_and_maps_boxes_back(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeDetector([(40, 20, 64, 128)], [1.0])
     monkeypatch.setattr(croppers, "_people_detector", lambda: fake)
     frames = figure_frames([(0, 0)], size=(80, 100))
-    cropper = HogCropper(upscale=2.0, margin=0.0, square=False)
+    # An athlete 0.8 of an 80-pixel frame is 64 px tall: the copy is enlarged 2x, to the 128-pixel window.
+    cropper = HogCropper(person_height=0.8, margin=0.0, square=False)
     assert locate(cropper(frames), frames[-1]) == (20, 10, 52, 74)
     assert fake.calls == [(160, 200, 3)]
-    # Without the upscale, an 80-pixel-high frame is under the 128-pixel window: a fallback, no call.
+    # Without a person height, an 80-pixel-high frame is under the 128-pixel window: a fallback, no call.
     small = HogCropper()
     assert np.array_equal(small(frames), frames[-1]) and small.stats["fallbacks"] == 1 and len(fake.calls) == 1
+    # The demo's figure, a third of a 128-pixel frame: the 3x copy it always had (384 px), identical boxes.
+    assert HogCropper(person_height=0.3333).working_size(128, 128) == (384, 384)
+    # The same figure in a 720-pixel frame is searched at the same 384 px, not enlarged 3x to 2160.
+    assert HogCropper(person_height=0.3333).working_size(720, 720) == (384, 384)
+
+
+def test_hog_searches_a_4k_frame_on_a_capped_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeDetector([(600, 300, 64, 128)], [1.0])
+    monkeypatch.setattr(croppers, "_people_detector", lambda: fake)
+    frame = np.zeros((1, 2160, 3840, 3), np.uint8)
+    cropper = HogCropper(margin=0.0, square=False)
+    crop = cropper(frame)
+    assert fake.calls == [(720, 1280, 3)]  # the longer side capped at max_side=1280, not the 3840 of the frame
+    assert crop.shape == (384, 192, 3)  # the box mapped back: 64 x 128 at a third of the scale
+    assert HogCropper(person_height=0.05).working_size(2160, 3840) == (720, 1280)  # enlarging is capped too
 
 
 def test_hog_no_detection_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,7 +207,9 @@ def test_registered_croppers_build_from_configs(monkeypatch: pytest.MonkeyPatch)
     assert {"none", "center", "motion", "hog"} <= set(CROPPERS.names())
     assert CROPPERS.build({"type": "motion", "threshold": 30, "min_area": 0.01}).threshold == 30
     assert CROPPERS.build({"type": "center", "fraction": 0.5}).fraction == 0.5
-    assert CROPPERS.build({"type": "hog", "upscale": 2.0}).upscale == 2.0
+    assert CROPPERS.build({"type": "hog", "person_height": 0.5}).person_height == 0.5
+    with pytest.raises(ConfigError, match=r"unknown argument\(s\) \['upscale'\].*person_height"):
+        CROPPERS.build({"type": "hog", "upscale": 2.0})  # the old fixed enlargement: replaced by person_height
 
 
 def test_motion_keeps_the_last_box_while_the_athlete_holds_still() -> None:

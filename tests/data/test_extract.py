@@ -211,7 +211,7 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     def interrupted(*args: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("zoo.data.extract.run.os.replace", interrupted)
+    monkeypatch.setattr("registry.files.os.replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save_npy(target, np.ones((3, 4)))
     assert list(tmp_path.iterdir()) == []
@@ -286,32 +286,31 @@ def test_two_ranks_under_torchrun_make_the_full_run(full_run: tuple[Path, Any], 
     assert shares == [["a", "c"], ["b"]]  # each process took its own share, none did it all
 
 
-def test_memory_is_bounded(make_video: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each input's decoding thread stays at most a few instances ahead of the backbone, however long the video."""
-    video = make_video("extract_long.mp4", seconds=8.0, fps=FPS)  # 10 clips, 8 key frames
-    extractor = Extractor({**CFG, "batch_size": 1}, prefetch=1)
-    prepared = dict.fromkeys(extractor.inputs, 0)
-    forwarded = dict.fromkeys(extractor.inputs, 0)
-    ahead = dict.fromkeys(extractor.inputs, 0)
-    prepare = pipeline_module.InputPipeline.prepare
+def test_memory_is_bounded(make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker process stays at most a few instances ahead of the backbone, however long the video."""
+    import tests.data.extract_plugins  # noqa: F401  (registers test_logged_clips here; the worker imports it too)
+
+    video = make_video("extract_long.mp4", seconds=8.0, fps=FPS)  # 10 clips
+    log = tmp_path / "made.txt"
+    sampler = {"type": "test_logged_clips", "log": str(log), "length": 4, "fps": 5.0}
+    cfg = {"seed": 0, "batch_size": 1, "prefetch": 1, "inputs": {"dynamic": {**CFG["inputs"]["dynamic"], "sampler": sampler}}}
+    extractor = Extractor(cfg, workers=1)
+    consumed: list[float] = []
     forward = pipeline_module.Extractor._forward
 
-    def counting_prepare(self: Any, frames: np.ndarray) -> Any:
-        prepared[self.name] += 1
-        return prepare(self, frames)
+    def slow_forward(self: Extractor, batch: Any, path: Path) -> np.ndarray:
+        consumed.append(time.monotonic())
+        time.sleep(0.05)  # a backbone slower than decoding: an unbounded producer would run far ahead
+        return forward(self, batch, path)
 
-    def slow_forward(self: Extractor, name: str, batch: Any, path: Path | None) -> np.ndarray:
-        forwarded[name] += len(batch)
-        ahead[name] = max(ahead[name], prepared[name] - forwarded[name])
-        time.sleep(0.03)  # a backbone slower than decoding: an unbounded producer would run far ahead
-        return forward(self, name, batch, path)
-
-    monkeypatch.setattr(pipeline_module.InputPipeline, "prepare", counting_prepare)
     monkeypatch.setattr(pipeline_module.Extractor, "_forward", slow_forward)
-    extractor.video(video)
-    assert forwarded == expected_instances(8.0)
-    # One in the queue, one waiting to be put, one being made; unbounded, static would be 8 ahead.
-    assert max(ahead.values()) <= 3, ahead
+    (result,) = extractor.stream([video])
+    assert result.error is None and len(result.features["dynamic"]) == 10
+    made = sorted(float(t) for t in log.read_text().split())
+    assert len(made) == 10  # made in the worker process, not here
+    ahead = max(sum(m <= t for m in made) - i for i, t in enumerate(consumed))
+    # One prefetched message, one being made; unbounded, the worker would be all 10 clips ahead.
+    assert ahead <= 3, (made, consumed)
 
 
 def test_config_errors() -> None:
@@ -323,3 +322,104 @@ def test_config_errors() -> None:
         Extractor({"inputs": {"x": {**CFG["inputs"]["dynamic"], "cropper": {"type": "center"}}}})
     with pytest.raises(ConfigError, match=r"extract\.inputs\.x\.sampler"):
         Extractor({"inputs": {"x": {**CFG["inputs"]["dynamic"], "sampler": {"type": "clips", "lenght": 4}}}})
+
+
+def test_each_video_is_decoded_once_for_every_input(full_run: tuple[Path, Any]) -> None:
+    out, report = full_run
+    manifest = read_manifest(out)
+    for name, seconds in SECONDS.items():
+        assert manifest["videos"][name]["frames"] == round(seconds * FPS)  # one pass, not one per input
+    assert report.frames == sum(round(s * FPS) for s in SECONDS.values())
+
+
+def test_worker_processes_give_the_same_features(videos: Path, full_run: tuple[Path, Any]) -> None:
+    paths = sorted(videos.glob("*.mp4"))
+    serial = [r.features for r in Extractor(CFG, workers=0).stream(paths)]
+    parallel = list(Extractor(CFG, workers=2).stream(paths))
+    assert [r.name for r in parallel] == ["a", "b", "c"]  # in order, whichever worker finished first
+    for one, other in zip(serial, parallel):
+        for key in WIDTHS:
+            np.testing.assert_array_equal(one[key], other.features[key])
+    assert sum(r.crops["static"]["frames"] for r in parallel) == sum(expected_instances(s)["static"] for s in SECONDS.values())
+
+
+def test_ffmpeg_resizing_stays_close_to_resizing_full_frames(videos: Path, extractor: Extractor) -> None:
+    """Clips are decoded at the backbone's size by FFmpeg; before, full RGB frames were resized by torchvision."""
+    from zoo.data.samplers import ClipSampler
+    from zoo.data.video import VideoReader
+
+    dynamic = extractor.inputs["dynamic"]
+    sampler = ClipSampler(length=4, fps=5.0)
+    with VideoReader(videos / "c.mp4") as video:  # the old path: full-size RGB, then torchvision's resize
+        clips = [dynamic.plan.transform(c.frames) for c in sampler(video.iter_frames(sampler.fps), video.num_frames)]
+    with torch.inference_mode():
+        old = dynamic.backbone(torch.stack(clips)).numpy()
+    new = extractor.video(videos / "c.mp4")["dynamic"]
+    cos = (old * new).sum(1) / (np.linalg.norm(old, axis=1) * np.linalg.norm(new, axis=1))
+    assert old.shape == new.shape and cos.min() >= 0.99, cos
+
+
+def test_a_video_that_changed_is_extracted_again(videos: Path, tmp_path: Path, make_video: Callable[..., Path]) -> None:
+    folder = tmp_path / "v"
+    shutil.copytree(videos, folder)
+    out = tmp_path / "out"
+    extract_features(CFG, folder, out, progress=False)
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/*.npy")}
+    shutil.copy(make_video("extract_other.mp4", seconds=2.5, fps=FPS), folder / "b.mp4")  # same name, new content
+    report = extract_features(CFG, folder, out, progress=False)
+    assert report.skipped == ["a", "c"] and report.done == ["b"] and report.changed == ["b"]
+    assert "another version of the video" in report.summary()
+    assert np.load(out / "dynamic" / "b.npy").shape[0] == expected_instances(2.5)["dynamic"]
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items() if p.stem != "b")
+
+
+def test_a_truncated_mkv_without_a_frame_count_is_a_failure(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    import av
+
+    from tests.data.conftest import make_frames
+    from zoo.data.video import VideoError, VideoReader
+
+    path = tmp_path / "cut.mkv"
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.height = stream.width = 64
+        stream.pix_fmt = "yuv420p"
+        for i, image in enumerate(make_frames(60, 64)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, FPS)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    with VideoReader(path) as video:
+        assert video.duration == pytest.approx(6.0, abs=0.2) and not video._header_frames  # MKV: a duration, no count
+        with pytest.raises(VideoError, match=r"decoded only .* s of the 6\.\d+ s its container states"):
+            list(video.frames())
+    report = extract_features(CFG, [path], tmp_path / "out", progress=False)
+    assert list(report.failed) == ["cut"] and "truncated" in report.failed["cut"]
+
+
+def test_a_full_disk_stops_with_its_own_exit_code(
+    videos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    import registry.files
+
+    real_open = open
+    out = tmp_path / "out"
+
+    def full(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if "w" in mode and str(path).endswith(".tmp") and "/static/" in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(registry.files, "open", full, raising=False)
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump({"extract": CFG}))
+    code = extract_main([str(recipe), "--videos", str(videos), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 4 and f"no space left on {out / 'static'}" in err
+    assert not list(out.rglob("*.tmp"))  # nothing half-written is left

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+import numpy as np
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,20 @@ def test_from_raw_video_to_a_score(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_needs_an_extract_section(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="needs the recipe's extract: section"):
         DATASETS.build({"type": "synthetic", "root": str(tmp_path)}).load({"dynamic": 2048})
+
+
+def test_another_render_never_reuses_the_features_of_the_first(tmp_path: Path) -> None:
+    """Changing data.seed (or size, fps, length, count) renders a set of its own; its features are its own too."""
+    first = build(tmp_path)
+    (render_a,) = (tmp_path / "render").iterdir()
+    kept = {p: p.stat().st_mtime_ns for p in render_a.rglob("*") if p.is_file()}
+    second = build(tmp_path, seed=1)
+    renders = sorted((tmp_path / "render").iterdir())
+    features = sorted((tmp_path / "features").iterdir())
+    assert len(renders) == 2 and len(features) == 2  # nothing overwritten, nothing shared
+    assert {p: p.stat().st_mtime_ns for p in render_a.rglob("*") if p.is_file()} == kept  # the first set untouched
+    a = {n: f for n, f in zip(first.train.names, first.train.features["dynamic"])}
+    b = {n: f for n, f in zip(second.train.names, second.train.features["dynamic"])}
+    same = [n for n in a.keys() & b.keys() if a[n].shape == b[n].shape and np.array_equal(a[n], b[n])]
+    assert not same  # the new labels come with the new videos' features
+    assert first.train.raw.tolist() != second.train.raw.tolist()

@@ -19,11 +19,12 @@ from torch import Tensor, nn
 from registry import ConfigError, MissingFileError
 from registry.checkpoint import mismatches
 
-from ..errors import DataError
+from ..errors import DataError, DownloadError
+from ..kinds import BACKBONES
 
 T = TypeVar("T")
 
-KINDS = ("video", "image")
+INPUT_KINDS = ("video", "image")
 # Where training frameworks keep the state_dict inside a checkpoint dict (PySlowFast uses 'model_state').
 STATE_DICT_KEYS = ("state_dict", "model", "model_state")
 
@@ -45,8 +46,8 @@ class InputSpec:
     fps: float | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"InputSpec.kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind not in INPUT_KINDS:
+            raise ValueError(f"InputSpec.kind must be one of {INPUT_KINDS}, got {self.kind!r}")
         # YAML and JSON give lists; keep the spec hashable and comparable.
         for field, n, cast in (("size", 2, int), ("mean", 3, float), ("std", 3, float)):
             value = tuple(getattr(self, field))
@@ -78,7 +79,15 @@ class InputSpec:
 
 
 class Backbone(nn.Module):
-    """Frames -> one feature vector per instance; says ``feature_dim`` and ``input_spec`` up front."""
+    """Frames -> one feature vector per instance; says ``feature_dim`` and ``input_spec`` up front.
+
+    ``forward(x)`` takes normalised float frames ``[B, 3, T, H, W]`` (``input_spec.kind == "video"``)
+    or ``[B, 3, H, W]`` (``"image"``) and returns ``[B, feature_dim]``; a wrong shape is an error
+    naming the backbone and what it expects. ``input_spec`` states the clip length, frame stride,
+    crop size and mean/std the network was trained on (the extractor's transforms read it).
+    Built with ``pretrained`` (downloaded, read with weights_only=True), ``weights`` (a local file),
+    ``freeze``; the library's network, classifier stripped, is ``self.net``.
+    """
 
     feature_dim: int
     input_spec: InputSpec
@@ -174,6 +183,9 @@ class Backbone(nn.Module):
         net.load_state_dict(state, strict=False)
 
 
+BACKBONES.contract = Backbone
+
+
 def _some(items: list[str], n: int = 10) -> str:
     more = f", ... ({len(items) - n} more)" if len(items) > n else ""
     return ", ".join(items[:n]) + more
@@ -220,12 +232,12 @@ def check_sources(name: str, pretrained: bool, weights: str | os.PathLike[str] |
 
 
 def download_pretrained(name: str, build: Callable[[], T], url: str | None = None) -> T:
-    """``build()`` runs the library's own download; a failed download becomes a RuntimeError that says what to do."""
+    """``build()`` runs the download; a failed download becomes a ``DownloadError`` that says what to do."""
     try:
         return build()
     except OSError as e:  # URLError, socket errors and huggingface_hub's errors are all OSErrors
         where = f" from {url}" if url else ""
-        raise RuntimeError(
+        raise DownloadError(
             f"pretrained weights for backbone {name} could not be downloaded{where} ({type(e).__name__}: {e}). "
             "Without network, fetch the checkpoint on a machine that has it and pass "
             "`weights: /path/to/checkpoint.pth` instead of `pretrained: true`."

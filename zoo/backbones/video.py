@@ -12,12 +12,17 @@ from __future__ import annotations
 import functools
 import math
 import os
+import pickle
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from registry import ConfigError
 
 from ..errors import DataError
 from ..imports import import_quietly
@@ -139,6 +144,28 @@ STRIP: dict[str, Callable[[nn.Module], tuple[int, tuple[str, ...]]]] = {
 }
 
 
+def hub_weights(name: str, url: str | None) -> dict[str, Tensor]:
+    """The model zoo's checkpoint at ``url``, downloaded once into torch's hub cache and read with weights_only=True.
+
+    pytorchvideo's own loader unpickles the file with weights_only=False, so a poisoned cache file would
+    run code; here such a file is refused.
+    """
+    if not url:
+        raise ConfigError(f"backbone {name}: pytorchvideo lists no pretrained checkpoint for it")
+    try:
+        ckpt = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=True, weights_only=True)
+    except pickle.UnpicklingError:
+        where = Path(torch.hub.get_dir()) / "checkpoints" / Path(urllib.parse.urlparse(url).path).name
+        raise ConfigError(
+            f"backbone {name}: the pretrained weights file {where} holds Python objects besides tensors (a pickle "
+            "that could run code when opened), so it is refused; delete it to download it again"
+        ) from None
+    state = ckpt.get("model_state", ckpt) if isinstance(ckpt, dict) else ckpt
+    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise ConfigError(f"backbone {name}: the pretrained checkpoint from {url} holds no state_dict")
+    return state
+
+
 def _checkpoint_url(name: str) -> str | None:
     """The URL pytorchvideo downloads ``name`` from, for the error message when it cannot."""
     import importlib
@@ -167,8 +194,11 @@ class PtvBackbone(Backbone):
         check_sources(full_name, pretrained, weights)
         hub = import_quietly("pytorchvideo.models.hub")
 
-        build = functools.partial(getattr(hub, name), pretrained=pretrained)
-        net = download_pretrained(full_name, build, _checkpoint_url(name)) if pretrained else build()
+        net = getattr(hub, name)(pretrained=False)  # the hub unpickles its download with weights_only=False
+        if pretrained:
+            url = _checkpoint_url(name)
+            state = download_pretrained(full_name, functools.partial(hub_weights, full_name, url), url)
+            net.load_state_dict(state)
         row = PTV_MODELS[name]
         super().__init__(full_name, row.feature_dim, input_spec_of(name))
         dim, self.classifier_keys = STRIP[row.family](net)

@@ -3,6 +3,6 @@
 Importing this package registers the samplers and croppers.
 """
 
-from . import annotations, croppers, datasets, extract, features, samplers, transforms, video
+from . import annotations, croppers, datasets, decoders, extract, features, samplers, transforms, video
 
 __all__ = ["annotations", "croppers", "samplers", "transforms", "video"]

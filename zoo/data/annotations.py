@@ -115,7 +115,12 @@ def _read_rows(path: Path, n_fields: int, fmt: str, header: Sequence[str] | None
     """(line number, text, fields) of every non-blank data line; checks field counts and duplicates."""
     if not path.is_file():
         raise MissingFileError(f"annotation file {path} does not exist (expected {fmt})")
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        raise AnnotationError(
+            f"{path} is not a text file (byte {e.start} is not UTF-8): expected {fmt}; is it the annotation file?"
+        ) from None
     rows: list[tuple[int, str, list[str]]] = []
     seen: dict[str, int] = {}
     header_done = header is None

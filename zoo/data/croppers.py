@@ -21,7 +21,14 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, exclusive ends
 
 
 class Cropper:
-    """Shared bookkeeping: input checks, the fallback to the whole frame, and its statistics."""
+    """The contract of a cropper: ``cropper(frames [T, H, W, 3] uint8, key frame last) -> crop [h, w, 3]``.
+
+    A subclass says where the athlete is with ``find(frames) -> box or None``; this class does the
+    input checks, the fallback to the whole key frame (counted in ``stats``), and ``keep_last``
+    (reuse the video's previous box when nothing is found). ``start_video()`` is called before
+    each video. Croppers are pickled into the extraction's worker processes, each with its own
+    counts; ``summary(stats)`` reports counts summed over them.
+    """
 
     name = "base"
     can_fall_back = True
@@ -63,13 +70,15 @@ class Cropper:
     def reset(self) -> None:
         self.frames = self.fallbacks = self.kept = 0
 
-    def summary(self) -> str:
+    def summary(self, stats: dict[str, int] | None = None) -> str:
+        """One line on how often it found someone: its own counts, or ``stats`` summed over worker processes."""
+        s = stats or self.stats
         if not self.can_fall_back:
-            return f"{self.name} cropper: {self.frames} frames"
-        share = 100.0 * self.fallbacks / self.frames if self.frames else 0.0
-        kept = f"; reused the previous box on {self.kept}" if self.kept else ""
+            return f"{self.name} cropper: {s['frames']} frames"
+        share = 100.0 * s["fallbacks"] / s["frames"] if s["frames"] else 0.0
+        kept = f"; reused the previous box on {s['kept']}" if s["kept"] else ""
         return (
-            f"{self.name} cropper: fell back to the whole frame on {self.fallbacks} of {self.frames} frames "
+            f"{self.name} cropper: fell back to the whole frame on {s['fallbacks']} of {s['frames']} frames "
             f"({share:.1f}%){kept}"
         )
 
@@ -175,21 +184,31 @@ def fixed_box(centre: tuple[float, float], side: int, height: int, width: int) -
     return x0, y0, x0 + side, y0 + side
 
 
+HOG_WINDOW = 128  # pixels: the height of OpenCV's HOG people window (64 x 128)
+
+
 @CROPPERS.register("hog")
 class HogCropper(Cropper):
     """OpenCV's HOG people detector (offline, no weights); the highest-weight person, with a margin.
 
-    The detector's window is 64x128 pixels, so small frames can be enlarged by ``upscale`` first
-    (``scale`` is the step of its image pyramid, ``stride`` of its sliding window, in pixels);
-    a frame with no detection reuses the video's previous box (``keep_last``) or, with none yet, is a
-    fallback. OpenCV 5 keeps HOG in its contrib build only (``opencv-contrib-python-headless``).
+    The detector finds people about as tall as its 128-pixel window, so it runs on a copy of the key
+    frame scaled to put the athlete there: ``person_height`` is how tall the athlete is as a share of
+    the frame's height (the demo's figure: a third), giving the working scale 128 / (person_height *
+    H); without it the frame is used at its size. The copy is never larger than ``max_side`` pixels
+    on its longer side, so memory and time do not grow with the video's resolution (a 4K frame is
+    searched at 1280 x 720). Boxes are mapped back to the full frame, which the crop is taken from.
+    ``scale`` is the step of the detector's image pyramid, ``stride`` of its sliding window (a
+    coarser one is faster and misses more). A frame with no detection reuses the video's previous
+    box (``keep_last``) or, with none yet, is a fallback. OpenCV 5 keeps HOG in its contrib build
+    only (``opencv-contrib-python-headless``).
     """
 
     name = "hog"
 
     def __init__(
         self,
-        upscale: float = 1.0,
+        person_height: float | None = None,
+        max_side: int = 1280,
         margin: float = 0.15,
         square: bool = True,
         keep_last: bool = True,
@@ -197,34 +216,57 @@ class HogCropper(Cropper):
         stride: int = 8,
     ):
         super().__init__(keep_last)
-        if not upscale > 0:
-            raise ConfigError(f"hog cropper: upscale must be positive, got {upscale!r}")
+        if person_height is not None and not 0 < person_height <= 1:
+            raise ConfigError(
+                f"hog cropper: person_height is the athlete's height as a share of the frame's, in (0, 1], got {person_height!r}"
+            )
+        if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < HOG_WINDOW:
+            raise ConfigError(f"hog cropper: max_side must be an integer >= {HOG_WINDOW} pixels, got {max_side!r}")
         if not scale > 1:
             raise ConfigError(f"hog cropper: scale (the step of the image pyramid) must be > 1, got {scale!r}")
         _check_margin(margin, self.name)
-        self.upscale, self.margin, self.square = float(upscale), margin, square
+        self.person_height, self.max_side = person_height, max_side
+        self.margin, self.square = margin, square
         self.scale, self.stride = float(scale), int(stride)
         self.detector = _people_detector()
+
+    def __getstate__(self) -> dict[str, Any]:  # OpenCV's detector does not pickle: worker processes rebuild it
+        return {k: v for k, v in self.__dict__.items() if k != "detector"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.detector = _people_detector()
+
+    def working_size(self, height: int, width: int) -> tuple[int, int]:
+        """(h, w) of the copy the detector searches: the athlete near the window's height, capped at max_side."""
+        factor = HOG_WINDOW / (self.person_height * height) if self.person_height else 1.0
+        factor = min(factor, self.max_side / max(height, width))
+        return max(1, round(height * factor)), max(1, round(width * factor))
 
     def find(self, frames: np.ndarray) -> Box | None:
         key = frames[-1]
         h, w = key.shape[:2]
+        wh, ww = self.working_size(h, w)
         image = key
-        if self.upscale != 1.0:
-            size = (max(1, round(w * self.upscale)), max(1, round(h * self.upscale)))
-            image = cv2.resize(key, size, interpolation=cv2.INTER_LINEAR)
-        if image.shape[0] < 128 or image.shape[1] < 64:
+        if (wh, ww) != (h, w):
+            shrink = wh < h  # area averaging when shrinking (no aliasing), bilinear when enlarging
+            image = cv2.resize(key, (ww, wh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        if image.shape[0] < HOG_WINDOW or image.shape[1] < 64:
             return None
-        # A coarser pyramid (scale) or window stride is faster and misses more.
         step = (self.stride, self.stride)
         rects, weights = self.detector.detectMultiScale(image, winStride=step, padding=(8, 8), scale=self.scale)
         if len(rects) == 0:
             return None
-        x, y, bw, bh = (float(v) / self.upscale for v in rects[int(np.argmax(np.ravel(weights)))])
+        fx, fy = ww / w, wh / h
+        x, y, bw, bh = (float(v) for v in rects[int(np.argmax(np.ravel(weights)))])
+        x, bw, y, bh = x / fx, bw / fx, y / fy, bh / fy
         box = (max(0, int(x)), max(0, int(y)), min(w, int(np.ceil(x + bw))), min(h, int(np.ceil(y + bh))))
         if box[2] <= box[0] or box[3] <= box[1]:
             return None
         return expand_box(box, h, w, self.margin, self.square)
+
+
+CROPPERS.contract = Cropper
 
 
 def _people_detector() -> Any:

@@ -46,6 +46,10 @@ class Dataset:
     def load(self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True) -> FeatureData:
         raise NotImplementedError
 
+    def video_folder(self) -> Path | None:
+        """Where the videos of this data set are, when the zoo knows (the synthetic set); else None."""
+        return None
+
     def scoring(self, extract: Mapping[str, Any] | None = None, bounds: tuple[float, float] | None = None) -> Scoring:
         return Scoring(
             score_scale=self.score_scale,
@@ -164,24 +168,37 @@ class SyntheticDataset(Dataset):
     split_seed: int = option(0, min=0)
     device: str = option("cpu")  # where the extraction's backbones run
 
+    def render_params(self) -> dict[str, Any]:
+        return {
+            "videos": self.videos,
+            "seed": self.seed,
+            "width": self.width or self.size,
+            "height": self.height or self.size,
+            "fps": self.fps,
+            "duration": self.duration,
+            "test_fraction": self.test_fraction,
+        }
+
+    def render_dir(self) -> Path:
+        """``<root>/render/<digest of the render parameters>``: videos/, annotations/, latents.json, meta/."""
+        from .synthetic import render_key
+
+        return Path(self.root) / "render" / render_key(**self.render_params())
+
+    def video_folder(self) -> Path | None:
+        return self.render_dir() / "videos"
+
     def load(self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True) -> FeatureData:
         from .extract import extract_features
-        from .synthetic import make_synthetic, render_key
+        from .synthetic import make_synthetic
 
         if not extract:
             raise ConfigError("data.type synthetic needs the recipe's extract: section (how to turn videos into features)")
-        params = dict(
-            videos=self.videos,
-            seed=self.seed,
-            width=self.width or self.size,
-            height=self.height or self.size,
-            fps=self.fps,
-            duration=self.duration,
-            test_fraction=self.test_fraction,
-        )
-        key = render_key(**params)
-        render = make_synthetic(Path(self.root) / "render" / key, progress=progress, **params)
-        digest = _digest({"render": key, "extract": _feature_relevant(extract)})
+        render = make_synthetic(self.render_dir(), progress=progress, **self.render_params())
+        key = render.name
+        from .extract.config import EXTRACTOR_VERSION
+
+        digest = _digest({"render": key, "extract": _feature_relevant(extract), "extractor": EXTRACTOR_VERSION})
         features = Path(self.root) / "features" / digest
         report = extract_features(extract, render / "videos", features, device=self.device, progress=progress)
         if not report.ok:

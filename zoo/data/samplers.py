@@ -1,9 +1,11 @@
 """Samplers: which decoded frames make each instance (a clip for a video backbone, a frame for an image one).
 
-Every sampler has ``fps`` (the rate it asks ``VideoReader.iter_frames`` for; None = every frame)
-and is called as ``sampler(frames, num_frames=None)`` on an iterable of ``Frame``s, yielding
-``Instance``s. They stream: at most one clip (plus the overlap a stride needs, or the few context
-frames) is held at a time, so a 90-second routine never sits in memory.
+Every sampler says ``fps`` (the rate of the frames it reads, resampled by timestamps; None = every
+frame) and ``seconds_per_instance``. It is fed frame by frame: ``run = sampler.start(num_frames)``,
+then ``run.push(frame)`` returns the instances that frame completes and ``run.finish()`` the last
+ones, so one decoding of a video feeds every input's sampler at once. At most one clip (plus the
+overlap a stride needs, or the few context frames) is held at a time, so a 90-second routine
+never sits in memory. ``sampler(frames, num_frames)`` runs it over an iterable of ``Frame``s.
 
 >>> sampler = SAMPLERS.build({"type": "clips", "length": 16, "fps": 5.0})   # doctest: +SKIP
 >>> with VideoReader(path) as video:                                         # doctest: +SKIP
@@ -20,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kinds import SAMPLERS
-
-from .video import Frame
 from registry import ConfigError
+
+from ..kinds import SAMPLERS
+from .video import Frame
 
 _TIME_EPS = 1e-4  # seconds of slack when comparing frame times with target times
 
@@ -37,15 +39,55 @@ class Instance:
     frames: np.ndarray
 
 
+class Sampling:
+    """One video being sampled: ``push(frame) -> [Instance]`` for each frame in order, then ``finish()``."""
+
+    done = False  # true once no later frame can make an instance (the caller may stop decoding for it)
+
+    def push(self, frame: Frame) -> list[Instance]:
+        raise NotImplementedError
+
+    def finish(self) -> list[Instance]:
+        return []
+
+
+class Sampler:
+    """The contract of a sampler: ``fps``, ``seconds_per_instance``, and ``start(num_frames) -> Sampling``.
+
+    Built from the recipe's ``sampler:`` keys. ``fps`` is the rate of the frames the sampler reads
+    (None: every frame; the extractor resamples by timestamps, the first frame at or after each
+    k/fps). ``start(num_frames)`` begins a video (``num_frames``: what its header says, for
+    samplers that spread instances over the whole video). Instances hold ``frames`` uint8
+    ``[T, H, W, 3]``, the key frame last for single-frame samplers.
+    """
+
+    fps: float | None
+    seconds_per_instance: float | None
+
+    def start(self, num_frames: int | None = None) -> Sampling:
+        raise NotImplementedError
+
+    def __call__(self, frames: Iterable[Frame], num_frames: int | None = None) -> Iterator[Instance]:
+        run = self.start(num_frames)
+        for frame in frames:
+            yield from run.push(frame)
+            if run.done:
+                return
+        yield from run.finish()
+
+
+SAMPLERS.contract = Sampler
+
+
 def _positive(name: str, value: float | None, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if value is None or not value > 0:
+    if value is None or isinstance(value, bool) or not value > 0:
         raise ConfigError(f"{name} must be positive{' or None' if allow_none else ''}, got {value!r}")
 
 
 @SAMPLERS.register("clips")
-class ClipSampler:
+class ClipSampler(Sampler):
     """Consecutive clips of `length` frames at `fps` (ACTION-NET dynamic stream: 16 frames at 5 fps).
 
     ``stride`` frames between clip starts (None = ``length``, no overlap). A trailing partial clip
@@ -62,41 +104,55 @@ class ClipSampler:
         self.stride = self.length if stride is None else int(stride)
         self.pad_last = bool(pad_last)
 
-    def __call__(self, frames: Iterable[Frame], num_frames: int | None = None) -> Iterator[Instance]:
-        buffer: deque[Frame] = deque()  # frames from the next clip's start on
-        start, count = 0, 0  # position of the next clip's first frame; clips made so far
-        covered = 0  # positions below this are in some clip already
-        for position, frame in enumerate(frames):
-            if position < start:
-                continue  # a stride longer than the clip skips frames
-            buffer.append(frame)
-            if len(buffer) == self.length:
-                yield Instance(count, buffer[0].time, np.stack([f.image for f in buffer]))
-                count += 1
-                covered = position + 1
-                start += self.stride
-                for _ in range(min(self.stride, len(buffer))):
-                    buffer.popleft()
-        if self.pad_last and buffer and start + len(buffer) > covered:
-            images = [f.image for f in buffer]
-            images += [images[-1]] * (self.length - len(images))
-            yield Instance(count, buffer[0].time, np.stack(images))
-
     @property
     def seconds_per_instance(self) -> float | None:
         """Seconds between clip starts (None at the video's own rate, which the sampler does not know)."""
         return self.stride / self.fps if self.fps else None
 
+    def start(self, num_frames: int | None = None) -> Sampling:
+        return _Clips(self)
+
     def __repr__(self) -> str:
         return f"ClipSampler(length={self.length}, fps={self.fps}, stride={self.stride}, pad_last={self.pad_last})"
+
+
+class _Clips(Sampling):
+    def __init__(self, spec: ClipSampler) -> None:
+        self.spec = spec
+        self.buffer: deque[Frame] = deque()  # frames from the next clip's start on
+        self.position = 0  # of the next frame pushed
+        self.start = self.count = 0  # position of the next clip's first frame; clips made so far
+        self.covered = 0  # positions below this are in some clip already
+
+    def push(self, frame: Frame) -> list[Instance]:
+        position, self.position = self.position, self.position + 1
+        if position < self.start:
+            return []  # a stride longer than the clip skips frames
+        self.buffer.append(frame)
+        if len(self.buffer) < self.spec.length:
+            return []
+        clip = Instance(self.count, self.buffer[0].time, np.stack([f.image for f in self.buffer]))
+        self.count += 1
+        self.covered = position + 1
+        self.start += self.spec.stride
+        for _ in range(min(self.spec.stride, len(self.buffer))):
+            self.buffer.popleft()
+        return [clip]
+
+    def finish(self) -> list[Instance]:
+        if not (self.spec.pad_last and self.buffer and self.start + len(self.buffer) > self.covered):
+            return []
+        images = [f.image for f in self.buffer]
+        images += [images[-1]] * (self.spec.length - len(images))
+        return [Instance(self.count, self.buffer[0].time, np.stack(images))]
 
 
 class _Context:
     """The last few frames, enough to pick ``context`` frames spaced 1/``context_fps`` before a key frame."""
 
     def __init__(self, context: int, context_fps: float) -> None:
-        if context < 0:
-            raise ConfigError(f"context must be >= 0 frames, got {context!r}")
+        if isinstance(context, bool) or not isinstance(context, int) or context < 0:
+            raise ConfigError(f"context must be an integer >= 0 (frames), got {context!r}")
         _positive("context_fps", context_fps)
         self.context = int(context)
         self.step = 1.0 / float(context_fps)
@@ -120,15 +176,13 @@ class _Context:
 
 
 @SAMPLERS.register("frames")
-class FrameSampler:
+class FrameSampler(Sampler):
     """Single key frames at `fps` (ACTION-NET static stream: 1 fps), each with `context` earlier frames.
 
     Each instance holds ``1 + context`` frames, the key frame LAST, the others ``1/context_fps``
     seconds apart before it (so a motion cropper can difference them); at the video's start the
     first frame stands in for the missing ones. The key frame for time k/fps is the first frame at
-    or after it. The reader is asked for ``max(fps, context_fps)`` (``self.fps``; the key rate is
-    ``self.key_fps``): decoding must touch every frame anyway, and converting only those
-    needed to RGB is the cheaper half.
+    or after it. It reads ``max(fps, context_fps)`` (``self.fps``; the key rate is ``self.key_fps``).
     """
 
     def __init__(self, fps: float = 1.0, context: int = 1, context_fps: float = 10.0):
@@ -138,31 +192,40 @@ class FrameSampler:
         self.context, self.context_fps = int(context), float(context_fps)
         self.fps = max(self.key_fps, self.context_fps) if self.context else self.key_fps
 
-    def __call__(self, frames: Iterable[Frame], num_frames: int | None = None) -> Iterator[Instance]:
-        ctx = _Context(self.context, self.context_fps)
-        next_key, count = 0.0, 0
-        for frame in frames:
-            ctx.push(frame)
-            if frame.time < next_key - _TIME_EPS:
-                continue
-            yield Instance(count, frame.time, ctx.stack(frame))
-            count += 1
-            # The next key time after this frame (a long gap is not filled with repeats).
-            next_key = (math.floor(frame.time * self.key_fps + _TIME_EPS * self.key_fps) + 1) / self.key_fps
-
     @property
     def seconds_per_instance(self) -> float | None:
         return 1.0 / self.key_fps
+
+    def start(self, num_frames: int | None = None) -> Sampling:
+        return _Keys(self)
 
     def __repr__(self) -> str:
         return f"FrameSampler(fps={self.key_fps}, context={self.context}, context_fps={self.context_fps})"
 
 
+class _Keys(Sampling):
+    def __init__(self, spec: FrameSampler) -> None:
+        self.spec = spec
+        self.ctx = _Context(spec.context, spec.context_fps)
+        self.next_key, self.count = 0.0, 0
+
+    def push(self, frame: Frame) -> list[Instance]:
+        self.ctx.push(frame)
+        if frame.time < self.next_key - _TIME_EPS:
+            return []
+        key = Instance(self.count, frame.time, self.ctx.stack(frame))
+        self.count += 1
+        # The next key time after this frame (a long gap is not filled with repeats).
+        rate = self.spec.key_fps
+        self.next_key = (math.floor(frame.time * rate + _TIME_EPS * rate) + 1) / rate
+        return [key]
+
+
 @SAMPLERS.register("uniform")
-class UniformSampler:
+class UniformSampler(Sampler):
     """`count` key frames spread evenly over the whole video (the centre of each of `count` equal parts).
 
-    Needs ``num_frames`` (``VideoReader.num_frames``); it reads every frame (``fps`` is None). When
+    Needs ``num_frames`` (what the video's header says); it reads every frame (``fps`` is None). When
     the video holds fewer frames than ``num_frames`` promised, the last frame stands in for the
     keys past the end, so there are always ``count`` instances. ``context`` as in ``frames``.
     """
@@ -174,36 +237,51 @@ class UniformSampler:
         self.context, self.context_fps = int(context), float(context_fps)
         self.fps = None
 
+    @property
+    def seconds_per_instance(self) -> float | None:
+        return None  # the spacing depends on each video's length
+
     def keys(self, num_frames: int) -> list[int]:
         """Positions of the key frames among ``num_frames``."""
         return [min(num_frames - 1, int((k + 0.5) * num_frames / self.count)) for k in range(self.count)]
 
-    def __call__(self, frames: Iterable[Frame], num_frames: int | None = None) -> Iterator[Instance]:
+    def start(self, num_frames: int | None = None) -> Sampling:
         if num_frames is None or num_frames < 1:
             raise ValueError(
                 f"the uniform sampler needs the number of frames of the video to spread {self.count} keys over, "
                 f"got num_frames={num_frames!r}; pass VideoReader.num_frames"
             )
-        keys = deque(self.keys(num_frames))
-        ctx = _Context(self.context, self.context_fps)
-        count, last = 0, None
-        for position, frame in enumerate(frames):
-            ctx.push(frame)
-            last = frame
-            while keys and keys[0] == position:
-                keys.popleft()
-                yield Instance(count, frame.time, ctx.stack(frame))
-                count += 1
-            if not keys:
-                return
-        while keys and last is not None:  # the video was shorter than num_frames said
-            keys.popleft()
-            yield Instance(count, last.time, ctx.stack(last))
-            count += 1
-
-    @property
-    def seconds_per_instance(self) -> float | None:
-        return None  # the spacing depends on each video's length
+        return _Uniform(self, num_frames)
 
     def __repr__(self) -> str:
         return f"UniformSampler(count={self.count}, context={self.context}, context_fps={self.context_fps})"
+
+
+class _Uniform(Sampling):
+    def __init__(self, spec: UniformSampler, num_frames: int) -> None:
+        self.keys = deque(spec.keys(num_frames))
+        self.ctx = _Context(spec.context, spec.context_fps)
+        self.position, self.count, self.last = 0, 0, None
+
+    @property
+    def done(self) -> bool:  # type: ignore[override]
+        return not self.keys
+
+    def push(self, frame: Frame) -> list[Instance]:
+        position, self.position = self.position, self.position + 1
+        self.ctx.push(frame)
+        self.last = frame
+        out = []
+        while self.keys and self.keys[0] == position:
+            self.keys.popleft()
+            out.append(Instance(self.count, frame.time, self.ctx.stack(frame)))
+            self.count += 1
+        return out
+
+    def finish(self) -> list[Instance]:
+        out = []
+        while self.keys and self.last is not None:  # the video was shorter than num_frames said
+            self.keys.popleft()
+            out.append(Instance(self.count, self.last.time, self.ctx.stack(self.last)))
+            self.count += 1
+        return out

@@ -2,12 +2,15 @@
 
 ``extract_features(recipe["extract"], videos, out)`` writes ``<out>/<input>/<video>.npy`` (float32
 ``[n_instances, feature_dim]``) and the manifest ``<out>/extract.json``; ``extract_video`` gives one
-video's features in memory. The recipe's ``extract:`` section is described in ``config.py``.
+video's features in memory. The recipe's ``extract:`` section is described in ``config.py``; the
+path of a video: ``prepare.py`` (decode once, sample, crop, resize), ``loader.py`` (worker
+processes), ``pipeline.py`` (backbones), ``run.py`` (files, resume, sharding), ``manifest.py``.
 """
 
 from .config import config_differences, resolve_config
 from .manifest import read_manifest
-from .pipeline import ExtractError, Extractor, InputPipeline, VideoResult, extract_video
+from .pipeline import Extractor, InputPipeline, VideoResult, extract_video
+from .prepare import ExtractError
 from .run import ExtractReport, extract_features, list_videos, shard
 
 __all__ = [

@@ -5,6 +5,10 @@
     extract:
       seed: 0              # torch seed before building each backbone (random-init backbones repeat)
       batch_size: 16       # instances per backbone call
+      workers: auto        # decoding processes (0: decode in this process; auto: one per spare core)
+      prefetch: 2          # batches each worker prepares ahead
+      amp: null            # null | bf16 | fp16: backbones under autocast (fp16 on CUDA only)
+      decoder: {type: pyav}                  # or {type: torchcodec, device: cuda} (NVDEC), if installed
       inputs:              # one entry per model input; its features go to <out>/<input>/<video>.npy
         dynamic: {sampler: {type: clips, length: 16, fps: 5.0}, backbone: {type: "ptv:i3d_r50"}}
         static:
@@ -23,11 +27,16 @@ from typing import Any
 from registry import ConfigError
 from registry.errors import did_you_mean
 
-TOP_KEYS = {"seed": 0, "batch_size": 16, "inputs": None}
+TOP_KEYS = {"seed": 0, "batch_size": 16, "workers": "auto", "prefetch": 2, "amp": None, "decoder": None, "inputs": None}
 INPUT_KEYS = {"sampler": None, "backbone": None, "cropper": None, "size": None}
 REQUIRED_INPUT_KEYS = ("sampler", "backbone")
 # Keys that change only the speed, not the features: a resumed run may change them.
-SPEED_KEYS = ("batch_size",)
+SPEED_KEYS = ("batch_size", "workers", "prefetch")
+AMP = (None, "bf16", "fp16")
+DEFAULT_DECODER = {"type": "pyav"}
+# Bump when the same section would give other features (how frames are decoded, resized, cropped):
+# a folder made by another version is refused rather than mixed. 2: one decode per video, resizing in FFmpeg.
+EXTRACTOR_VERSION = 2
 
 EXAMPLE = """extract:
   seed: 0
@@ -50,8 +59,18 @@ def resolve_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     out = {k: copy.deepcopy(cfg.get(k, default)) for k, default in TOP_KEYS.items()}
     if not isinstance(out["seed"], int) or isinstance(out["seed"], bool):
         raise ConfigError(f"extract.seed must be an integer, got {out['seed']!r}")
-    if not isinstance(out["batch_size"], int) or out["batch_size"] < 1:
-        raise ConfigError(f"extract.batch_size must be a positive integer, got {out['batch_size']!r}")
+    for key in ("batch_size", "prefetch"):
+        if isinstance(out[key], bool) or not isinstance(out[key], int) or out[key] < 1:
+            raise ConfigError(f"extract.{key} must be a positive integer, got {out[key]!r}")
+    workers = out["workers"]
+    if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ConfigError(f"extract.workers must be 'auto' or an integer >= 0 (0: decode in this process), got {workers!r}")
+    if out["amp"] not in AMP:
+        raise ConfigError(f"extract.amp must be one of null, bf16, fp16, got {out['amp']!r}")
+    decoder = out["decoder"] if out["decoder"] is not None else dict(DEFAULT_DECODER)
+    if not (isinstance(decoder, Mapping) and "type" in decoder):
+        raise ConfigError(f"extract.decoder must be a mapping with a 'type' (pyav, torchcodec), got {decoder!r}")
+    out["decoder"] = dict(decoder)
     inputs = out["inputs"]
     if not isinstance(inputs, Mapping) or not inputs:
         raise ConfigError(f"extract.inputs must map each model input to its sampler and backbone, e.g.\n{EXAMPLE}")

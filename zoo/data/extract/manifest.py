@@ -4,7 +4,7 @@
 ``extract`` section, each input's backbone, feature size and input spec, and library versions.
 Each rank keeps its own ``extract.rank<k>.json`` with what happened to each of its videos
 (instances, frames, cropper fallbacks, failures), so concurrent ranks never write the same file;
-``read_manifest`` merges them. Every file is written atomically (temp file + ``os.replace``).
+``read_manifest`` merges them. Every file is written atomically (``registry.write_atomic``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from registry import ConfigError
+from registry import ConfigError, write_atomic
 
 from .config import config_differences
 
@@ -47,13 +47,7 @@ def versions() -> dict[str, str | None]:
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
     """``data`` as JSON at ``path``, atomically: a reader sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -67,11 +61,21 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def check_manifest(out: Path, config: Mapping[str, Any], overwrite: bool) -> None:
-    """Refuse to add features to a folder made with another ``extract`` section (unless ``overwrite``)."""
+    """Refuse to add features to a folder made with another ``extract`` section or extractor (unless ``overwrite``)."""
+    from .config import EXTRACTOR_VERSION
+
     path = out / MANIFEST
     if overwrite or not path.exists():
         return
-    old = read_json(path).get("extract")
+    manifest = read_json(path)
+    made_by = manifest.get("extractor_version", 1)
+    if made_by != EXTRACTOR_VERSION:
+        raise ConfigError(
+            f"{out} holds features made by extractor version {made_by} ({path}); this is version "
+            f"{EXTRACTOR_VERSION}, which prepares frames differently, so their features would not mix. Choose "
+            "another --out, or pass --overwrite to extract every video again."
+        )
+    old = manifest.get("extract")
     if not isinstance(old, Mapping):
         raise ConfigError(f"{path} has no 'extract' section; remove it or pass --overwrite")
     diffs = config_differences(old, json.loads(json.dumps(config)))
@@ -83,11 +87,12 @@ def check_manifest(out: Path, config: Mapping[str, Any], overwrite: bool) -> Non
         )
 
 
-def write_manifest(out: Path, config: Mapping[str, Any], inputs: Mapping[str, Any], world: int) -> None:
-    """Rank 0's ``extract.json``: the section, each input's description, versions."""
+def write_manifest(out: Path, config: Mapping[str, Any], inputs: Mapping[str, Any], world: int, version: int) -> None:
+    """Rank 0's ``extract.json``: the section, the extractor's version, each input's description, versions."""
     write_json(
         out / MANIFEST,
         {
+            "extractor_version": version,
             "extract": config,
             "inputs": inputs,
             "versions": versions(),

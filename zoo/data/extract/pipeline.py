@@ -1,95 +1,60 @@
-"""From video files to per-instance features: decode -> sample -> crop -> transform -> backbone.
+"""From video files to per-instance features: decode once -> sample -> crop -> resize -> backbone.
 
-One background thread per input decodes, samples, crops and transforms (PyAV, OpenCV, numpy and
-torch release the GIL) into its own bounded queue of ready batches, while the calling thread runs
-the backbones; so decoding overlaps the backbones, and at most ``prefetch`` batches per input wait
-in memory however long the video is. The threads run ahead across videos, so the backbones never
-wait at a video's start either.
-
-Each input decodes the video in its own pass: simpler than sharing one decode between samplers
-that ask for different frame rates (clips at 5 fps, key frames with context at 10 fps), and the
-passes run in parallel (on a GPU, decoding is what bounds the speed).
+``Extractor`` builds every input's plan (sampler, cropper, transform) and backbone from a resolved
+``extract`` section. ``stream(videos)`` prepares the videos (``prepare.py``: one decode per video,
+fanned out to every input) in worker processes (``loader.py``) and runs the backbones here, on
+the device: each uint8 batch is copied (asynchronously from pinned memory on a GPU), normalised
+and passed through its input's backbone, under autocast when ``extract.amp`` says so. Results come
+back in the order of the videos, one ``VideoResult`` each, with the reason when a video failed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from registry import ConfigError, RegistryError
-from ...kinds import BACKBONES, CROPPERS, SAMPLERS
 
+from ...kinds import BACKBONES, CROPPERS, DECODERS, SAMPLERS
 from ..transforms import transform_for
-from ..video import Frame, VideoReader
-from .config import resolve_config
+from .config import EXTRACTOR_VERSION, resolve_config
+from .loader import VideoStream, auto_workers, messages
+from .prepare import Batch, ExtractError, Plan, VideoDone, VideoFailed
 
 if TYPE_CHECKING:
     from zoo.backbones.base import Backbone, InputSpec
 
-    from ..croppers import Cropper
+AMP = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
-PREFETCH = 3  # batches waiting per input: enough to ride out a slow decode, little memory
-
-
-class ExtractError(RuntimeError):
-    """A video that could not be turned into features, or a backbone that failed; the message names the video."""
+__all__ = ["ExtractError", "Extractor", "InputPipeline", "VideoResult", "extract_video"]
 
 
 @dataclass
 class InputPipeline:
-    """One model input: how its instances are sampled, cropped and transformed, and its backbone."""
+    """One model input: its plan (how instances are made) and its backbone (what features they give)."""
 
-    name: str
-    sampler: Any
-    cropper: Cropper | None
+    plan: Plan
     backbone: Backbone
     spec: InputSpec  # the backbone's input spec with the recipe's size override applied
-    transform: Callable[[np.ndarray], Tensor]
 
-    def prepare(self, frames: np.ndarray) -> Tensor:
-        """One instance's frames uint8 [T, H, W, 3] (key frame last) -> the backbone's input for it."""
-        if self.cropper is not None:
-            return self.transform(self.cropper(frames))
-        if self.spec.kind == "image":
-            return self.transform(frames[-1])
-        return self.transform(frames)
+    @property
+    def name(self) -> str:
+        return self.plan.name
 
-    def batches(self, path: Path, batch_size: int, stats: dict[str, Any]) -> Iterator[Tensor]:
-        """Batches of ready inputs from one video, streamed; fills ``stats`` (frames, instances, crops)."""
-        before = dict(self.cropper.stats) if self.cropper is not None else None
-        if self.cropper is not None:
-            self.cropper.start_video()
-        with VideoReader(path) as reader:
-            frames = _counted(reader.iter_frames(self.sampler.fps), stats)
-            pending: list[Tensor] = []
-            for instance in self.sampler(frames, reader.num_frames):
-                pending.append(self.prepare(instance.frames))
-                stats["instances"] += 1
-                if len(pending) == batch_size:
-                    yield torch.stack(pending)
-                    pending = []
-            if pending:
-                yield torch.stack(pending)
-            if not stats["instances"]:
-                raise ExtractError(
-                    f"{path}: input {self.name!r} got no instances from {self.sampler!r}: the video holds "
-                    f"{stats['frames']} frames ({reader.duration:.2f} s at {reader.fps:g} fps), less than one "
-                    "instance (a clip sampler can pad a short video with pad_last: true)"
-                )
-        if before is not None:
-            assert self.cropper is not None
-            stats["crops"] = {k: v - before[k] for k, v in self.cropper.stats.items()}
+    @property
+    def cropper(self) -> Any:
+        return self.plan.cropper
+
+    @property
+    def sampler(self) -> Any:
+        return self.plan.sampler
 
     def describe(self) -> dict[str, Any]:
         """What the manifest records about this input."""
@@ -97,16 +62,10 @@ class InputPipeline:
             "backbone": self.backbone.name,
             "feature_dim": self.backbone.feature_dim,
             "input_spec": self.spec.to_dict(),
-            "sampler": repr(self.sampler),
-            "cropper": None if self.cropper is None else self.cropper.name,
+            "sampler": repr(self.plan.sampler),
+            "instance_seconds": self.plan.sampler.seconds_per_instance,
+            "cropper": None if self.plan.cropper is None else self.plan.cropper.name,
         }
-
-
-def _counted(frames: Iterator[Frame], stats: dict[str, Any]) -> Iterator[Frame]:
-    """Pass frames through; ``stats['frames']``: source frames decoded up to the last one read."""
-    for frame in frames:
-        stats["frames"] = frame.index + 1
-        yield frame
 
 
 def build_input(name: str, entry: Mapping[str, Any], seed: int, device: torch.device) -> InputPipeline:
@@ -128,13 +87,14 @@ def build_input(name: str, entry: Mapping[str, Any], seed: int, device: torch.de
         )
     backbone.requires_grad_(False)
     backbone.eval()
-    return InputPipeline(name, sampler, cropper, backbone.to(device), spec, transform_for(spec))
+    plan = Plan(name, spec.kind, sampler, cropper, transform_for(spec))
+    return InputPipeline(plan, backbone.to(device), spec)
 
 
 def _build(registry: Any, cfg: Mapping[str, Any] | None, where: str) -> Any:
     try:
         return registry.build(cfg)
-    except (ConfigError, RegistryError, ValueError, TypeError) as e:
+    except (ConfigError, RegistryError) as e:
         raise ConfigError(f"{where}: {e}") from e
 
 
@@ -145,8 +105,8 @@ class VideoResult:
     path: Path
     features: dict[str, np.ndarray] = field(default_factory=dict)
     error: str | None = None
-    frames: dict[str, int] = field(default_factory=dict)  # source frames decoded, per input's pass
-    crops: dict[str, dict[str, int]] = field(default_factory=dict)  # cropper frames / fallbacks
+    frames: int = 0  # source frames decoded (once, for every input)
+    crops: dict[str, dict[str, int]] = field(default_factory=dict)  # cropper frames / fallbacks / kept
     seconds: float = 0.0
 
     @property
@@ -158,8 +118,21 @@ class VideoResult:
         return {k: len(v) for k, v in self.features.items()}
 
 
+@dataclass
+class _Assembly:
+    """A video whose batches are arriving: features so far, until its ``VideoDone`` or ``VideoFailed``."""
+
+    path: Path
+    started: float
+    parts: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    result: VideoResult | None = None
+
+
 class Extractor:
     """Every input's pipeline, built once from an ``extract`` section; turns videos into features.
+
+    ``workers`` (default: the section's ``workers``) processes decode and prepare; 0 does it in this
+    process. ``device`` runs the backbones.
 
     >>> extractor = Extractor(recipe["extract"], device="cpu")       # doctest: +SKIP
     >>> extractor.video("Ball_001.mp4")["dynamic"].shape               # doctest: +SKIP
@@ -167,12 +140,16 @@ class Extractor:
     """
 
     def __init__(
-        self, extract_cfg: Mapping[str, Any], device: str | torch.device = "cpu", prefetch: int = PREFETCH, workers: int | None = None
-    ):
+        self, extract_cfg: Mapping[str, Any], device: str | torch.device = "cpu", workers: int | str | None = None
+    ) -> None:
         self.config = resolve_config(extract_cfg)
         self.device = torch.device(device)
-        self.batch_size = self.config["batch_size"]
-        self.prefetch = max(1, int(prefetch))
+        self.batch_size, self.prefetch = self.config["batch_size"], self.config["prefetch"]
+        self.workers = self.config["workers"] if workers is None else workers
+        self.amp = AMP[self.config["amp"]]
+        if self.amp is torch.float16 and self.device.type != "cuda":
+            raise ConfigError("extract.amp=fp16 needs a CUDA device; on the CPU use bf16 or null")
+        self.decoder = _build(DECODERS, self.config["decoder"], "extract.decoder")
         self.inputs = {
             name: build_input(name, entry, self.config["seed"], self.device)
             for name, entry in self.config["inputs"].items()
@@ -181,13 +158,13 @@ class Extractor:
     def describe(self) -> dict[str, dict[str, Any]]:
         return {name: inp.describe() for name, inp in self.inputs.items()}
 
+    @property
+    def version(self) -> int:
+        return EXTRACTOR_VERSION
+
     def video(self, path: str | Path) -> dict[str, np.ndarray]:
         """One video's features ``{input: float32 [n_instances, feature_dim]}``, in memory."""
-        results = self.stream([Path(path)])
-        try:
-            result = next(results)
-        finally:
-            results.close()  # joins the decoding threads now, not whenever the generator is collected
+        (result,) = self.stream([Path(path)])
         if result.error is not None:
             raise ExtractError(result.error)
         return result.features
@@ -198,114 +175,45 @@ class Extractor:
         A backbone that fails raises an ``ExtractError`` naming the video (it would fail on every one).
         """
         videos = [Path(v) for v in videos]
-        stop = threading.Event()
-        queues: dict[str, queue.Queue[tuple[str, int, Any]]] = {n: queue.Queue(self.prefetch) for n in self.inputs}
-        # Reading the count first also fixes this thread's own OpenMP team size before the producers
-        # lower the global default (a thread takes the default at its first parallel op).
-        threads = torch.get_num_threads()
-        producers = [
-            threading.Thread(
-                target=self._produce,
-                args=(inp, videos, queues[name], stop, threads),
-                name=f"extract-{name}",
-                daemon=True,  # an interrupted caller must not wait for them
-            )
-            for name, inp in self.inputs.items()
-        ]
-        for producer in producers:
-            producer.start()
-        try:
-            started = time.perf_counter()
-            for index, path in enumerate(videos):
-                result = VideoResult(path)
-                for name in self.inputs:
-                    parts: list[np.ndarray] = []
-                    while True:
-                        kind, at, payload = queues[name].get()
-                        if kind == "fatal":
-                            raise payload
-                        assert at == index, f"input {name!r} sent video {at} while video {index} was due"
-                        if kind == "batch":
-                            if result.error is None:  # a failed video's other batches are dropped
-                                parts.append(self._forward(name, payload, path))
-                        else:  # "done" or "failed": this input is through with this video
-                            break
-                    if kind == "failed":
-                        result.error = result.error or payload
-                    elif result.error is None:
-                        result.features[name] = np.concatenate(parts)
-                        result.frames[name] = payload["frames"]
-                        if "crops" in payload:
-                            result.crops[name] = payload["crops"]
-                if result.error is not None:
-                    result.features, result.frames, result.crops = {}, {}, {}
-                now = time.perf_counter()
-                result.seconds, started = now - started, now
-                yield result
-        finally:
-            stop.set()
-            while any(p.is_alive() for p in producers):  # unblock producers waiting on a full queue
-                for ready in queues.values():
-                    with contextlib.suppress(queue.Empty):
-                        ready.get_nowait()
-                time.sleep(0.01)
-            for producer in producers:
-                producer.join()
+        workers = auto_workers(len(videos)) if self.workers == "auto" else int(self.workers)
+        plans = [inp.plan for inp in self.inputs.values()]
+        stream = VideoStream(videos, plans, self.decoder, self.batch_size)
+        arriving: dict[int, _Assembly] = {}
+        due = 0
+        for message in messages(stream, workers, self.prefetch, pin_memory=self.device.type == "cuda"):
+            job = arriving.setdefault(message.video, _Assembly(videos[message.video], time.perf_counter()))
+            self._take(job, message)
+            while due in arriving and arriving[due].result is not None:  # in order: finished videos wait
+                yield arriving.pop(due).result  # type: ignore[misc]
+                due += 1
 
-    def _forward(self, name: str, batch: Tensor, path: Path | None) -> np.ndarray:
-        backbone = self.inputs[name].backbone
+    def _take(self, job: _Assembly, message: Batch | VideoDone | VideoFailed) -> None:
+        if isinstance(message, Batch):
+            if job.result is None:
+                job.parts.setdefault(message.input, []).append(self._forward(message, job.path))
+            return
+        result = VideoResult(job.path, seconds=time.perf_counter() - job.started)
+        if isinstance(message, VideoFailed):
+            result.error = message.error
+        else:
+            result.features = {n: np.concatenate(job.parts[n]) for n in self.inputs}
+            result.frames, result.crops = message.frames, message.crops
+        job.parts.clear()
+        job.result = result
+
+    def _forward(self, batch: Batch, path: Path) -> np.ndarray:
+        inp = self.inputs[batch.input]
         try:
             with torch.inference_mode():
-                out = backbone(batch.to(self.device, non_blocking=True))
+                x = inp.plan.transform.normalize(batch.frames.to(self.device, non_blocking=True))
+                with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+                    out = inp.backbone(x)
         except Exception as e:
             raise ExtractError(
-                f"{path}: backbone {backbone.name} of input {name!r} failed on a batch of shape {list(batch.shape)}: "
-                f"{type(e).__name__}: {e}"
+                f"{path}: backbone {inp.backbone.name} of input {batch.input!r} failed on a batch of shape "
+                f"{list(batch.frames.shape)}: {type(e).__name__}: {e}"
             ) from e
         return out.float().cpu().numpy()
-
-    def _produce(
-        self, inp: InputPipeline, videos: list[Path], ready: queue.Queue, stop: threading.Event, threads: int
-    ) -> None:
-        """One input's thread: its batches of every video, each video closed by "done" or "failed".
-
-        Its torch ops (resizing) run on one thread: a second OpenMP team beside the backbone's
-        oversubscribes the cores, and on a busy 2-core machine made extraction 3-30x slower.
-        """
-        torch.set_num_threads(1)  # this thread's team; also the default for threads started meanwhile
-        try:
-            self._produce_input(inp, videos, ready, stop)
-        finally:
-            torch.set_num_threads(threads)  # give the default back (this thread ends here)
-
-    def _produce_input(self, inp: InputPipeline, videos: list[Path], ready: queue.Queue, stop: threading.Event) -> None:
-        pin = self.device.type == "cuda"  # pinned memory lets the copy to the GPU run asynchronously
-
-        def put(item: tuple[str, int, Any]) -> bool:
-            while not stop.is_set():
-                try:
-                    ready.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        try:
-            for index, path in enumerate(videos):
-                stats: dict[str, Any] = {"frames": 0, "instances": 0}
-                try:
-                    for batch in inp.batches(path, self.batch_size, stats):
-                        if not put(("batch", index, batch.pin_memory() if pin else batch)):
-                            return
-                except Exception as e:  # this video fails; the next one may be fine
-                    message = str(e) if str(path) in str(e) else f"{path}: {type(e).__name__}: {e}"
-                    if not put(("failed", index, message)):
-                        return
-                    continue
-                if not put(("done", index, stats)):
-                    return
-        except BaseException as e:  # anything else reaches the caller's thread
-            put(("fatal", -1, e))
 
 
 def extract_video(
@@ -315,5 +223,5 @@ def extract_video(
 
     Pass an ``Extractor`` to reuse its backbones across videos; a mapping builds one (seeded).
     """
-    extractor = extract_cfg if isinstance(extract_cfg, Extractor) else Extractor(extract_cfg, device)
+    extractor = extract_cfg if isinstance(extract_cfg, Extractor) else Extractor(extract_cfg, device, workers=0)
     return extractor.video(video)

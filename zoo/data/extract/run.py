@@ -1,13 +1,18 @@
 """``extract_features``: a folder of videos -> ``<out>/<input>/<video>.npy`` for every input, resumable.
 
-A video is finished when every input's file exists; files are written atomically (temp file in
-the same folder + ``os.replace``), so an interrupted run leaves no half-written ``.npy`` under a
-final name and a rerun skips the finished videos. ``rank``/``world`` take every world-th video
-(sorted by name) so ``torchrun --nproc_per_node=N`` ranks split a data set without talking.
+A video is finished when every input's file exists and the rank's log records the video's identity
+(its size and a hash of its first and last 64 KiB) as it is now: a rerun skips finished videos and
+extracts again any video that changed since (or that no log vouches for). Files are written
+atomically (``registry.write_atomic``), so an interrupted run leaves no half-written ``.npy`` under
+a final name; a full disk stops the run (exit code 4) and keeps every finished file.
+``rank``/``world`` take every world-th video (sorted by name) so ``torchrun --nproc_per_node=N``
+ranks split a data set without talking.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -16,14 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
-from .config import resolve_config
-from .manifest import RankLog, check_manifest, remove_stale_rank_logs, write_manifest
-from ..video import VIDEO_SUFFIXES
-from .pipeline import Extractor, VideoResult
-from registry import ConfigError, MissingFileError
+from registry import ConfigError, MissingFileError, write_atomic
+
 from ...errors import DataError
+from ...progress import progress as progress_bar
+from ..video import VIDEO_SUFFIXES
+from .config import resolve_config
+from .manifest import RankLog, check_manifest, read_manifest, remove_stale_rank_logs, write_manifest
+from .pipeline import Extractor, VideoResult
+
+_ENDS = 1 << 16  # bytes hashed at each end of a video: enough to tell a re-rendered or re-encoded file
 
 
 @dataclass
@@ -32,10 +40,12 @@ class ExtractReport:
 
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # extracted again: the video differs from the one extracted
     failed: dict[str, str] = field(default_factory=dict)
-    frames: int = 0  # source frames decoded, summed over every input's pass
+    frames: int = 0  # source frames decoded (each once)
     instances: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    crops: dict[str, dict[str, int]] = field(default_factory=dict)  # input -> cropper counts, summed
     croppers: dict[str, str] = field(default_factory=dict)  # input -> the cropper's fallback summary
     inputs: dict[str, str] = field(default_factory=dict)  # input -> "2048-d ptv:x3d_xs"
 
@@ -46,9 +56,15 @@ class ExtractReport:
     def summary(self) -> str:
         """A few lines: totals, one line per input, then every failure with its reason."""
         rate = self.frames / self.seconds if self.seconds else 0.0
+        changed = (
+            f" ({len(self.changed)} of them again: their features came from another version of the video, "
+            "or from a run that did not record which)"
+            if self.changed
+            else ""
+        )
         lines = [
-            f"extracted {len(self.done)} video(s), skipped {len(self.skipped)} finished, {len(self.failed)} failed; "
-            f"{self.seconds:.1f} s, {self.frames} frames decoded ({rate:.0f} frames/s)"
+            f"extracted {len(self.done)} video(s){changed}, skipped {len(self.skipped)} finished, "
+            f"{len(self.failed)} failed; {self.seconds:.1f} s, {self.frames} frames decoded ({rate:.0f} frames/s)"
         ]
         for name in self.inputs:
             line = f"  {name}: {self.instances.get(name, 0)} instances, {self.inputs[name]}"
@@ -93,22 +109,31 @@ def feature_path(out: Path, input_name: str, video_name: str) -> Path:
     return out / input_name / f"{video_name}.npy"
 
 
+def video_identity(path: Path) -> dict[str, Any]:
+    """What tells this video from another with the same name: its size and a hash of both ends."""
+    size = path.stat().st_size
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        digest.update(f.read(_ENDS))
+        if size > 2 * _ENDS:
+            f.seek(size - _ENDS)
+        digest.update(f.read(_ENDS))
+    return {"bytes": size, "sha1_ends": digest.hexdigest()}
+
+
 def save_npy(path: Path, array: np.ndarray) -> None:
-    """``np.save`` to a temp file beside ``path``, then ``os.replace``: never a half-written ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """``array`` as float32 ``.npy`` at ``path``, atomically (a full disk is a ``DiskFullError``)."""
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+    write_atomic(path, buf.getvalue())
 
 
-def _remove_temps(out: Path, inputs: Sequence[str], name: str) -> None:
-    """Temp files a killed run left for this video (only its rank handles it)."""
-    for input_name in inputs:
-        for tmp in (out / input_name).glob(f".{name}.npy.*.tmp"):
-            tmp.unlink(missing_ok=True)
+def _finished(path: Path, out: Path, names: Sequence[str], records: Mapping[str, Any]) -> bool | None:
+    """True: extracted from this very file; False: files exist but no record vouches for this file; None: none."""
+    if not all(feature_path(out, n, path.stem).exists() for n in names):
+        return None
+    record = records.get(path.stem) or {}
+    return record.get("status") == "done" and record.get("video") == video_identity(path)
 
 
 def extract_features(
@@ -132,42 +157,40 @@ def extract_features(
     config = resolve_config(extract_cfg)
     mine = shard(list_videos(videos), rank, world)
     check_manifest(out, config, overwrite)  # before building backbones: a refusal comes at once
+    records = {} if overwrite else read_manifest(out)["videos"]  # every rank's log: the shards may have moved
+    log = RankLog(out, rank, world, fresh=overwrite)
+    names = list(config["inputs"])
+    report = ExtractReport(instances=dict.fromkeys(names, 0))
+    todo = []
+    for path in mine:
+        finished = None if overwrite else _finished(path, out, names, records)
+        if finished:
+            report.skipped.append(path.stem)
+        else:
+            todo.append(path)
+            if finished is False:
+                report.changed.append(path.stem)
+    if not todo and (out / "extract.json").exists():
+        report.seconds = time.perf_counter() - start
+        return report  # nothing to do: no backbone is built
     extractor = Extractor(config, device)
-    names = list(extractor.inputs)
+    report.inputs = {n: f"{i.backbone.feature_dim}-d {i.backbone.name}" for n, i in extractor.inputs.items()}
     for name in names:
         (out / name).mkdir(parents=True, exist_ok=True)
     if rank == 0:
         if overwrite:
             remove_stale_rank_logs(out, world)
         if overwrite or not (out / "extract.json").exists():
-            write_manifest(out, config, extractor.describe(), world)
-    log = RankLog(out, rank, world, fresh=overwrite)
-
-    report = ExtractReport(
-        instances=dict.fromkeys(names, 0),
-        inputs={n: f"{i.backbone.feature_dim}-d {i.backbone.name}" for n, i in extractor.inputs.items()},
-    )
-    todo = []
-    for path in mine:
-        if not overwrite and all(feature_path(out, n, path.stem).exists() for n in names):
-            report.skipped.append(path.stem)
-        else:
-            todo.append(path)
-    bar = tqdm(
-        total=len(todo),
-        desc="extract" if world == 1 else f"extract rank {rank}/{world}",
-        unit="video",
-        disable=not progress,
-        dynamic_ncols=True,
-    )
-    with bar:
+            write_manifest(out, config, extractor.describe(), world, extractor.version)
+    desc = "extract" if world == 1 else f"extract rank {rank}/{world}"
+    with progress_bar(len(todo), desc, "video", enabled=progress) as bar:
         for result in extractor.stream(todo):
             _record(result, out, names, report, log)
             bar.update(1)
-            bar.set_postfix_str(f"{report.frames / max(bar.format_dict['elapsed'], 1e-9):.0f} frames/s", refresh=False)
+            bar.set_postfix_str(f"{report.frames / max(time.perf_counter() - start, 1e-9):.0f} frames/s")
     for name, inp in extractor.inputs.items():
         if inp.cropper is not None:
-            report.croppers[name] = inp.cropper.summary()
+            report.croppers[name] = inp.cropper.summary(report.crops.get(name, {"frames": 0, "fallbacks": 0, "kept": 0}))
     report.seconds = time.perf_counter() - start
     return report
 
@@ -180,13 +203,15 @@ def _record(result: VideoResult, out: Path, names: Sequence[str], report: Extrac
         for name in names:  # files from an earlier run (--overwrite) must not pass for this one's
             feature_path(out, name, result.name).unlink(missing_ok=True)
         return
-    _remove_temps(out, names, result.name)
+    identity = video_identity(result.path)
     for name in names:
         save_npy(feature_path(out, name, result.name), result.features[name])
         report.instances[name] += len(result.features[name])
-    report.frames += sum(result.frames.values())
+    for name, counts in result.crops.items():
+        total = report.crops.setdefault(name, dict.fromkeys(counts, 0))
+        for k, v in counts.items():
+            total[k] = total.get(k, 0) + v
+    report.frames += result.frames
     report.done.append(result.name)
-    log.done(
-        result.name,
-        {"instances": result.instances, "frames": result.frames, "crops": result.crops, "seconds": result.seconds},
-    )
+    record = {"instances": result.instances, "frames": result.frames, "crops": result.crops}
+    log.done(result.name, {**record, "seconds": result.seconds, "video": identity})

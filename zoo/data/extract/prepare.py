@@ -1,0 +1,164 @@
+"""One video, decoded once, fanned out to every input: sample -> crop -> resize, as uint8 batches.
+
+Each input has a ``Plan`` (its sampler, cropper and transform; no backbone, so a plan is cheap to
+send to a worker process). ``prepare_video`` decodes the video once and hands each frame to every
+input that reads it (resampled by timestamps to the input's rate), decoded at the size that input
+needs (FFmpeg converts and resizes in one pass; inputs that crop get the full frame). It yields
+``Batch`` messages as instances fill them, then ``VideoDone`` with the counts, or ``VideoFailed``
+with the reason, so one bad video never stops the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import av
+import torch
+from torch import Tensor
+
+from registry import UserError
+
+from ...errors import DataError
+from ..video import Frame, Resampler
+
+if TYPE_CHECKING:
+    from ..croppers import Cropper
+    from ..decoders import Decoder
+    from ..transforms import ClipTransform, ImageTransform
+
+
+class ExtractError(DataError):
+    """A video that could not be turned into features, or a backbone that failed; the message names the video."""
+
+
+@dataclass
+class Plan:
+    """How one input's instances are made: sampler, optional cropper, and the backbone's transform."""
+
+    name: str
+    kind: str  # "video" (clips) or "image" (single frames) backbone
+    sampler: Any
+    cropper: Cropper | None
+    transform: ClipTransform | ImageTransform
+
+    def frame_size(self, height: int, width: int) -> tuple[int, int] | None:
+        """The size this input decodes frames at: the transform's (FFmpeg resizes), or full size to crop from."""
+        return None if self.cropper is not None else self.transform.frame_size(height, width)
+
+    def prepare(self, frames: Any) -> Tensor:
+        """One instance's frames uint8 [T, H, W, 3] (key frame last) -> the backbone's input, still uint8."""
+        if self.cropper is not None:
+            return self.transform.geometry(self.cropper(frames))
+        if self.kind == "image":
+            return self.transform.geometry(frames[-1])
+        return self.transform.geometry(frames)
+
+
+# -- the messages a preparation sends (in this process, or from a worker) -------------------------
+@dataclass
+class Batch:
+    """Up to ``batch_size`` prepared instances of one input of one video, uint8."""
+
+    video: int
+    input: str
+    frames: Tensor
+
+    def pin_memory(self) -> Batch:  # DataLoader(pin_memory=True) calls this: the copy to the GPU can overlap
+        return dataclasses.replace(self, frames=self.frames.pin_memory())
+
+
+@dataclass
+class VideoDone:
+    """Every batch of the video was sent; what it took (decoded frames, instances and crops per input)."""
+
+    video: int
+    frames: int
+    instances: dict[str, int]
+    crops: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class VideoFailed:
+    """The video could not be prepared; its batches already sent are to be dropped."""
+
+    video: int
+    error: str
+
+
+Message = Batch | VideoDone | VideoFailed
+
+
+class _InputRun:
+    """One input while one video is decoded: its resampler, sampler state and the batch being filled."""
+
+    def __init__(self, plan: Plan, video: Any, batch_size: int) -> None:
+        self.plan, self.batch_size = plan, batch_size
+        self.keep = Resampler(plan.sampler.fps)
+        self.sampling = plan.sampler.start(video.num_frames)
+        self.size = plan.frame_size(*video.size)
+        self.pending: list[Tensor] = []
+        self.instances = 0
+        self.crops_before = dict(plan.cropper.stats) if plan.cropper is not None else None
+        if plan.cropper is not None:
+            plan.cropper.start_video()
+
+    def push(self, frame: Any) -> list[Tensor]:
+        if not self.keep.take(frame.time):
+            return []
+        image = frame.rgb(self.size)
+        return self._add(self.sampling.push(Frame(frame.index, frame.time, image)))
+
+    def finish(self) -> list[Tensor]:
+        out = self._add(self.sampling.finish())
+        if self.pending:
+            out.append(torch.stack(self.pending))
+            self.pending = []
+        return out
+
+    def _add(self, instances: list[Any]) -> list[Tensor]:
+        out = []
+        for instance in instances:
+            self.pending.append(self.plan.prepare(instance.frames))
+            self.instances += 1
+            if len(self.pending) == self.batch_size:
+                out.append(torch.stack(self.pending))
+                self.pending = []
+        return out
+
+    def crops(self) -> dict[str, int] | None:
+        if self.crops_before is None or self.plan.cropper is None:
+            return None
+        return {k: v - self.crops_before[k] for k, v in self.plan.cropper.stats.items()}
+
+
+def prepare_video(index: int, path: Path, plans: list[Plan], decoder: Decoder, batch_size: int) -> Iterator[Message]:
+    """Decode ``path`` once and send every input's batches, then ``VideoDone`` (or ``VideoFailed``)."""
+    try:
+        video = decoder.open(path)
+        runs = [_InputRun(plan, video, batch_size) for plan in plans]
+        decoded = 0
+        for frame in video.frames():
+            decoded += 1
+            for run in runs:
+                if not run.sampling.done:
+                    yield from (Batch(index, run.plan.name, b) for b in run.push(frame))
+            if all(run.sampling.done for run in runs):
+                break  # every sampler has what it needs: the rest of the video need not be decoded
+        for run in runs:
+            yield from (Batch(index, run.plan.name, b) for b in run.finish())
+        for run in runs:
+            if not run.instances:
+                raise ExtractError(
+                    f"{path}: input {run.plan.name!r} got no instances from {run.plan.sampler!r}: the video holds "
+                    f"{decoded} frames ({video.duration:.2f} s at {video.fps:g} fps), less than one instance "
+                    "(a clip sampler can pad a short video with pad_last: true)"
+                )
+        crops = {run.plan.name: c for run in runs if (c := run.crops()) is not None}
+        yield VideoDone(index, decoded, {run.plan.name: run.instances for run in runs}, crops)
+    except (UserError, OSError, av.FFmpegError) as e:  # this video fails; the next one may be fine
+        message = str(e) if str(path) in str(e) else f"{path}: {type(e).__name__}: {e}"
+        yield VideoFailed(index, message)
