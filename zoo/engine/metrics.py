@@ -103,6 +103,7 @@ def few_videos_warning(split: str, n: int) -> str | None:
     """A warning for a split too small for its Spearman to mean much (None when it is large enough)."""
     if n >= FEW_VIDEOS:
         return None
+    split = {"val": "validation"}.get(split, split)
     return (
         f"the {split} split holds only {n} video(s): its Spearman "
         + (

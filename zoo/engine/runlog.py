@@ -1,5 +1,5 @@
 """What a run leaves in its folder: the resolved recipe, metrics.csv, TensorBoard events, curves.png,
-results.json. Every file is rewritten whole and atomically, so an interrupted run never leaves a
+results.json, predictions.json. Every file is rewritten whole and atomically, so an interrupted run never leaves a
 half-written one (and a resumed run rewrites them from the checkpoint's history)."""
 
 from __future__ import annotations
@@ -65,7 +65,10 @@ class RunLog:
                 ax2.plot(*zip(*pts), label=label)
         ax2.set_xlabel("epoch")
         ax2.set_ylabel("Spearman's rho")
-        ax2.legend()
+        if ax2.lines:
+            ax2.legend()
+        else:  # undefined at every epoch: say so instead of an empty axis
+            ax2.text(0.5, 0.5, "Spearman undefined at every epoch (see results.json)", ha="center", transform=ax2.transAxes)
         fig.suptitle(title)
         fig.tight_layout()
         buf = io.BytesIO()
@@ -77,6 +80,10 @@ class RunLog:
 
     def results(self, results: Mapping[str, Any]) -> None:
         write_atomic(self.folder / "results.json", json.dumps(results, indent=2))
+
+    def predictions(self, predictions: Mapping[str, Any]) -> None:
+        """predictions.json: every validation and test video as the headline checkpoint scores it."""
+        write_atomic(self.folder / "predictions.json", json.dumps(predictions))
 
     def close(self) -> None:
         if self._tb is not None:

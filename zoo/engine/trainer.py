@@ -8,6 +8,7 @@ the same steps as a single process.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -201,9 +202,36 @@ class Trainer:
         if self.log:
             self.log.plot(self.history, self.name)
             self.log.results(results)
+            self.log.predictions(self.headline_predictions(results))
             self.log.close()
             write_state(self.run_dir, "finished", epoch=self.epoch)
         return results
+
+    def headline_predictions(self, results: Mapping[str, Any]) -> dict[str, Any]:
+        """Every validation and test video scored by the headline checkpoint, with judged score and weights."""
+        model = self.model
+        label = results.get("headline")
+        if results.get("selected") and (self.run_dir / "selected.pt").exists():
+            model = copy.deepcopy(self.model)
+            load_state(model, load_checkpoint(self.run_dir / "selected.pt", self.device)["model"], "selected.pt")
+        splits = {}
+        for name in ("val", "test"):
+            part = getattr(self.data, name)
+            if part is None:
+                continue
+            preds = predict_split(model, self.data, part, self.device, self.sections.eval.batch_size, self.amp)
+            splits[name] = [
+                {
+                    "name": n,
+                    "class": part.classes[i],
+                    "judged": preds.targets[i],
+                    "predicted": preds.scores[i],
+                    "weights": {s: w[i] for s, w in preds.weights.items()},
+                }
+                for i, n in enumerate(preds.names)
+            ]
+        epoch = (results.get("selected") or results.get("last") or {}).get("epoch")
+        return {"label": label, "epoch": epoch, "scoring": self.data.scoring.to_dict(), "splits": splits}
 
     def _live_metric(self, row: Mapping[str, Any]) -> dict[str, str]:
         """The number that selects (validation Spearman), or test Spearman when there is no validation split."""
