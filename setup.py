@@ -44,6 +44,7 @@ setup(
             "onnx>=1.16",
             "onnxscript>=0.2",
             "onnxruntime>=1.18",
+            "playwright>=1.40",  # tests/engine/test_report.py opens the HTML report in the system Chromium
         ],
     },
 )
