@@ -61,6 +61,25 @@ def format_contract(reg: Registry) -> str:
     return f"{reg.kind}: every component derives from {c.__module__}.{c.__qualname__}\n\n{doc}"
 
 
+def contracts_markdown(header: str = "") -> str:
+    """Every declared kind's contract as Markdown (docs/CONTRACTS.md is this text, checked by a test)."""
+    lines = [header.rstrip(), ""] if header else []
+    for reg in known_kinds().values():
+        lines.append(f"## {reg.kind}: {reg.description}")
+        lines.append("")
+        if reg.contract is None:
+            lines += ["No contract class: any callable that builds from keyword arguments.", ""]
+            continue
+        c = reg.contract
+        lines += [
+            f"Every component derives from `{c.__module__}.{c.__qualname__}`.",
+            "",
+            inspect.cleandoc(c.__doc__ or ""),
+            "",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def format_listing(kind: str | None = None, pattern: str | None = None) -> str:
     """Every declared kind (or one); a pattern without a kind searches every kind."""
     kinds = known_kinds()
