@@ -33,6 +33,9 @@ def progress(
     return LineProgress(total, desc, unit, initial, stream, every)
 
 
+PLURALS = {"video": "videos", "ep": "epochs", "it": "steps"}  # tqdm's short units, spelled out in log lines
+
+
 def _duration(seconds: float) -> str:
     seconds = max(0.0, seconds)
     if seconds < 90:
@@ -71,7 +74,8 @@ class LineProgress:
         done = self.n - self.start_n
         left = elapsed / done * (self.total - self.n) if done else 0.0
         share = 100.0 * self.n / self.total
-        line = f"{self.desc}: {self.n}/{self.total} {self.unit} ({share:.0f}%), {_duration(elapsed)}"
+        unit = PLURALS.get(self.unit, self.unit) if self.total != 1 else self.unit
+        line = f"{self.desc}: {self.n}/{self.total} {unit} ({share:.0f}%), {_duration(elapsed)}"
         if self.n < self.total:
             line += f", about {_duration(left)} left"
         if self.postfix:

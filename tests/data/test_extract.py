@@ -188,8 +188,9 @@ def test_resume_after_an_interruption(
         return forward(self, x)
 
     monkeypatch.setattr(PtvBackbone, "forward", crash_on_second_video)
+    serial = {**CFG, "workers": 1}  # one worker: the videos' batches arrive in order, so b's is the second call
     with pytest.raises(ExtractError, match=r"b\.mp4.*ptv:x3d_xs.*simulated crash"):
-        extract_features(CFG, videos, out, progress=False)
+        extract_features(serial, videos, out, progress=False)
     monkeypatch.undo()
     assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.npy")) == ["dynamic/a.npy", "static/a.npy"]
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temp files left

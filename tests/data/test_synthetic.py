@@ -271,7 +271,7 @@ def test_progress_in_a_log_is_lines_not_carriage_returns(tmp_path, capfd):
     make_synthetic(tmp_path / "set", **{**SMALL, "videos": 2, "duration": 2.0, "workers": 1}, progress=True)
     err = capfd.readouterr().err
     assert "\r" not in err
-    assert [line.split(" (")[0] for line in err.splitlines()] == ["render: 1/2 video", "render: 2/2 video"]
+    assert [line.split(" (")[0] for line in err.splitlines()] == ["render: 1/2 videos", "render: 2/2 videos"]
 
 
 def test_an_interrupted_video_leaves_no_file_under_its_final_name(tmp_path, monkeypatch):

@@ -82,20 +82,22 @@ class DecodedFrame:
     same size share one conversion.
     """
 
-    __slots__ = ("_cache", "_frame", "_reformatter", "index", "time")
+    __slots__ = ("_cache", "_frame", "_reformatters", "index", "time")
 
-    def __init__(self, index: int, time: float, frame: Any, reformatter: VideoReformatter) -> None:
+    def __init__(self, index: int, time: float, frame: Any, reformatters: dict[Any, VideoReformatter]) -> None:
         self.index, self.time = index, time
-        self._frame, self._reformatter = frame, reformatter
+        self._frame, self._reformatters = frame, reformatters
         self._cache: dict[tuple[int, int] | None, np.ndarray] = {}
 
     def rgb(self, size: tuple[int, int] | None = None) -> np.ndarray:
         if size not in self._cache:
+            # One reformatter per output size: each keeps its scaler context, which changing sizes would rebuild.
+            reformatter = self._reformatters.setdefault(size, VideoReformatter())
             if size is None:
-                out = self._reformatter.reformat(self._frame, format="rgb24")
+                out = reformatter.reformat(self._frame, format="rgb24")
             else:
                 h, w = size
-                out = self._reformatter.reformat(self._frame, width=w, height=h, format="rgb24")
+                out = reformatter.reformat(self._frame, width=w, height=h, format="rgb24")
             self._cache[size] = out.to_ndarray()
         return self._cache[size]
 
@@ -181,9 +183,9 @@ class VideoReader:
             stream.thread_type = "AUTO"
             stream.codec_context.thread_count = self.threads
             start = None if stream.start_time is None else float(stream.start_time * stream.time_base)
-            # One reformatter keeps its conversion context between frames; to_ndarray() alone builds a new
+            # Reformatters keep their conversion context between frames; to_ndarray() alone builds a new
             # one per frame, which costs more than the decoding of small frames.
-            reformatter = VideoReformatter()
+            reformatters: dict[Any, VideoReformatter] = {}
             frames = container.decode(stream)
             while True:
                 try:
@@ -201,7 +203,7 @@ class VideoReader:
                         start = float(frame.time)
                     t = float(frame.time) - start
                 index, decoded = decoded, decoded + 1
-                yield DecodedFrame(index, t, frame, reformatter)
+                yield DecodedFrame(index, t, frame, reformatters)
             self._check_complete(decoded, t)
         finally:
             self._live.discard(container)

@@ -68,7 +68,8 @@ class RunLog:
         if ax2.lines:
             ax2.legend()
         else:  # undefined at every epoch: say so instead of an empty axis
-            ax2.text(0.5, 0.5, "Spearman undefined at every epoch (see results.json)", ha="center", transform=ax2.transAxes)
+            msg = "Spearman undefined at every epoch (see results.json)"
+            ax2.text(0.5, 0.5, msg, ha="center", transform=ax2.transAxes)
         fig.suptitle(title)
         fig.tight_layout()
         buf = io.BytesIO()

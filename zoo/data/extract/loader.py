@@ -49,11 +49,15 @@ def _init_worker(worker_id: int) -> None:
         info.dataset.decoder.threads = max(1, (os.cpu_count() or 1) // info.num_workers)
 
 
-def auto_workers(videos: int) -> int:
-    """``extract.workers: auto``: one worker per core but the one the backbones use, none for a single video."""
+def auto_workers(videos: int, gpu: bool) -> int:
+    """``extract.workers: auto``: none for one video; else one per core (but the one feeding a GPU), at most 16.
+
+    On a CPU the backbones and the workers share the cores, and the work is the same whoever does it, so
+    every core may prepare; a GPU's feeder process needs its core to itself.
+    """
     if videos <= 1:
         return 0
-    return max(1, min((os.cpu_count() or 1) - 1, 16, videos))
+    return max(1, min((os.cpu_count() or 1) - (1 if gpu else 0), 16, videos))
 
 
 _CONTEXT = None

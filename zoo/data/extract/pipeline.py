@@ -43,6 +43,7 @@ class InputPipeline:
     plan: Plan
     backbone: Backbone
     spec: InputSpec  # the backbone's input spec with the recipe's size override applied
+    channels_last: bool = False  # the backbone and its inputs in channels-last memory order
 
     @property
     def name(self) -> str:
@@ -68,7 +69,14 @@ class InputPipeline:
         }
 
 
-def build_input(name: str, entry: Mapping[str, Any], seed: int, device: torch.device) -> InputPipeline:
+def memory_format(kind: str) -> torch.memory_format:
+    """Channels-last order for a backbone's inputs: oneDNN's and cuDNN's fast convolution layout."""
+    return torch.channels_last_3d if kind == "video" else torch.channels_last
+
+
+def build_input(
+    name: str, entry: Mapping[str, Any], seed: int, device: torch.device, channels_last: bool = False
+) -> InputPipeline:
     """One input's pipeline from its resolved recipe entry; the backbone's weights are drawn from ``seed``."""
     where = f"extract.inputs.{name}"
     sampler = _build(SAMPLERS, entry["sampler"], f"{where}.sampler")
@@ -88,7 +96,10 @@ def build_input(name: str, entry: Mapping[str, Any], seed: int, device: torch.de
     backbone.requires_grad_(False)
     backbone.eval()
     plan = Plan(name, spec.kind, sampler, cropper, transform_for(spec))
-    return InputPipeline(plan, backbone.to(device), spec)
+    backbone = backbone.to(device)
+    if channels_last:
+        backbone = backbone.to(memory_format=memory_format(spec.kind))
+    return InputPipeline(plan, backbone, spec, channels_last)
 
 
 def _build(registry: Any, cfg: Mapping[str, Any] | None, where: str) -> Any:
@@ -151,7 +162,7 @@ class Extractor:
             raise ConfigError("extract.amp=fp16 needs a CUDA device; on the CPU use bf16 or null")
         self.decoder = _build(DECODERS, self.config["decoder"], "extract.decoder")
         self.inputs = {
-            name: build_input(name, entry, self.config["seed"], self.device)
+            name: build_input(name, entry, self.config["seed"], self.device, self.config["channels_last"])
             for name, entry in self.config["inputs"].items()
         }
 
@@ -175,7 +186,8 @@ class Extractor:
         A backbone that fails raises an ``ExtractError`` naming the video (it would fail on every one).
         """
         videos = [Path(v) for v in videos]
-        workers = auto_workers(len(videos)) if self.workers == "auto" else int(self.workers)
+        gpu = self.device.type == "cuda"
+        workers = auto_workers(len(videos), gpu) if self.workers == "auto" else int(self.workers)
         plans = [inp.plan for inp in self.inputs.values()]
         stream = VideoStream(videos, plans, self.decoder, self.batch_size)
         arriving: dict[int, _Assembly] = {}
@@ -206,6 +218,8 @@ class Extractor:
         try:
             with torch.inference_mode():
                 x = inp.plan.transform.normalize(batch.frames.to(self.device, non_blocking=True))
+                if inp.channels_last:
+                    x = x.contiguous(memory_format=memory_format(inp.plan.kind))
                 with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
                     out = inp.backbone(x)
         except Exception as e:
