@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import io
 import json
 import tempfile
 from collections.abc import Collection, Mapping, Sequence
@@ -22,11 +21,11 @@ from typing import Any
 from registry import ConfigError, MissingFileError, UserError, write_atomic
 
 from ..data.video import VIDEO_SUFFIXES
+from .curves import plot_curves, png, pyplot
 from .metrics import fisher_z_mean, format_metric, spearman, spearman_undefined
 
 REQUIRED = ("results.json", "predictions.json")  # without these there is nothing to report
 WORST = 5  # test videos shown with their attention timelines
-DPI = 100
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
@@ -241,9 +240,9 @@ def worst_section(
                 source=str(source) if source else "",
                 judged=float(p["judged"]),
             )
-            png = plot_attention(score, Path(tmp) / f"{i}.png").read_bytes()
+            timeline = plot_attention(score, Path(tmp) / f"{i}.png").read_bytes()
             caption = f"#{i + 1} {score.name} ({f'video: {source}' if source else 'no video found'})"
-            image = _img(png, f"attention timeline of {score.name}")
+            image = _img(timeline, f"attention timeline of {score.name}")
             parts.append(f"<figure>{image}<figcaption>{_e(caption)}</figcaption></figure>")
     return "\n".join([*parts, "</section>"])
 
@@ -307,7 +306,7 @@ def _find_video(folder: Path, name: str) -> Path | None:
 # -- figures --------------------------------------------------------------------------------------
 def plot_scatter(test: Sequence[Mapping[str, Any]], rho: str, label: str | None) -> bytes:
     """Predicted against judged score per test video, coloured by class, with the identity line."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.2, 5.6))
     classes = sorted({str(p.get("class") or "-") for p in test})
     for c in classes:
@@ -325,46 +324,7 @@ def plot_scatter(test: Sequence[Mapping[str, Any]], rho: str, label: str | None)
     ax.set_ylabel("predicted score")
     ax.set_title(f"test split, {len(test)} videos ({label or 'headline'} checkpoint)", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
-    return _png(fig)
-
-
-def plot_curves(rows: Sequence[Mapping[str, float | None]]) -> bytes:
-    """Training loss, and Spearman on validation and test, per epoch (as curves.png draws them)."""
-    plt = _pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    loss = [(r["epoch"], r["train_loss"]) for r in rows if r.get("train_loss") is not None]
-    if loss:
-        ax1.plot(*zip(*loss), label="train loss")
-        ax1.set_yscale("log")
-        ax1.legend()
-    ax1.set_xlabel("epoch")
-    for key, name in (("val_spearman", "validation"), ("test_spearman", "test")):
-        pts = [(r["epoch"], r[key]) for r in rows if r.get(key) is not None]
-        if pts:
-            ax2.plot(*zip(*pts), label=name)
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("Spearman's rho")
-    if ax2.lines:
-        ax2.legend()
-    fig.tight_layout()
-    return _png(fig)
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=DPI)
-    _pyplot().close(fig)
-    return buf.getvalue()
+    return png(fig)
 
 
 # -- files and HTML pieces ------------------------------------------------------------------------
@@ -412,8 +372,8 @@ def _attr(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _img(png: bytes, alt: str) -> str:
-    return f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" alt="{_attr(alt)}">'
+def _img(data: bytes, alt: str) -> str:
+    return f'<img src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}" alt="{_attr(alt)}">'
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[object]], id: str, numeric: Collection[int] = ()) -> str:

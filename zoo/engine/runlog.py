@@ -48,35 +48,10 @@ class RunLog:
 
     def plot(self, history: Sequence[Mapping[str, Any]], title: str) -> Path:
         """curves.png: training loss, and Spearman on validation and test, per epoch."""
-        import matplotlib
+        from .curves import plot_curves
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        epochs = [r["epoch"] for r in history]
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-        ax1.plot(epochs, [r["train_loss"] for r in history], label="train loss")
-        ax1.set_yscale("log")
-        ax1.set_xlabel("epoch")
-        ax1.legend()
-        for key, label in (("val_spearman", "validation"), ("test_spearman", "test")):
-            pts = [(r["epoch"], r[key]) for r in history if r.get(key) is not None]
-            if pts:
-                ax2.plot(*zip(*pts), label=label)
-        ax2.set_xlabel("epoch")
-        ax2.set_ylabel("Spearman's rho")
-        if ax2.lines:
-            ax2.legend()
-        else:  # undefined at every epoch: say so instead of an empty axis
-            msg = "Spearman undefined at every epoch (see results.json)"
-            ax2.text(0.5, 0.5, msg, ha="center", transform=ax2.transAxes)
-        fig.suptitle(title)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
-        plt.close(fig)
         path = self.folder / "curves.png"
-        write_atomic(path, buf.getvalue())
+        write_atomic(path, plot_curves(history, title))
         return path
 
     def results(self, results: Mapping[str, Any]) -> None:
