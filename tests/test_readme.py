@@ -63,14 +63,13 @@ def test_the_register_a_component_example_works_as_written(tmp_path: Path) -> No
     (tmp_path / recipe_path).parent.mkdir(parents=True)
     (tmp_path / recipe_path).write_text(recipe)
     (tmp_path / "recipes").symlink_to(ROOT / "recipes")  # the example sits in the checkout, beside recipes/
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "recipe.py"), recipe_path],
-        cwd=tmp_path,
-        env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:  # as a user would, from the folder of the example
+        env = {"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"}
+        argv = (sys.executable, *argv)
+        return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+    done = run(str(ROOT / "tools" / "recipe.py"), recipe_path)
     assert done.returncode == 0, done.stderr
     assert "type: temperature" in done.stdout  # the recipe resolved, and every component built (tools/recipe.py)
     code = (
@@ -81,13 +80,6 @@ def test_the_register_a_component_example_works_as_written(tmp_path: Path) -> No
         "assert out['score'].shape == (2,) and out['weights']['dynamic'].shape == (2, 5)\n"
         "print('OK', type(model.streams['dynamic'].attention).__name__)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run("-c", code)
     assert done.returncode == 0, done.stderr
     assert "OK TemperatureAttention" in done.stdout
