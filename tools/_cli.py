@@ -14,7 +14,18 @@ from collections.abc import Callable
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """The module docstring as written, and every option's default shown."""
+    """The module docstring as written, and every option's default shown once.
+
+    Not appended where the help already says its default, to an on/off flag, or where the default is
+    None or False (the help then says what happens without the option).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        unset = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "default" in text or action.nargs == 0 or unset:
+            return text
+        return super()._get_help_string(action)
 
 
 def parser(doc: str | None, **kwargs: object) -> argparse.ArgumentParser:

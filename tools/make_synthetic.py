@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="folder of the set (kept if already complete)")
     parser.add_argument("--videos", type=int, default=200, help="how many routines")
     parser.add_argument("--seed", type=int, default=0, help="seed of the set (video i draws from [seed, i])")
-    parser.add_argument("--size", type=int, default=None, help="square frames of this many pixels (even)")
+    parser.add_argument(
+        "--size", type=int, default=None, help="square frames of this many pixels (even; sets --width and --height)"
+    )
     parser.add_argument("--width", type=int, default=None, help="frame width in pixels (even; default 128)")
     parser.add_argument("--height", type=int, default=None, help="frame height in pixels (even; default 128)")
     parser.add_argument("--fps", type=float, default=10.0, help="frames per second")

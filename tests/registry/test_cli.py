@@ -44,6 +44,11 @@ def test_every_option_says_what_it_does(tool: str) -> None:
     for action in module.build_parser()._actions:
         if action.dest != "help":
             assert action.help, f"tools/{tool}.py: {action.option_strings or action.dest} has no help text"
+    text = module.build_parser().format_help()
+    # A default is shown once, and never as a bare None/False that says nothing to a user.
+    assert "(default: None)" not in text and "(default: False)" not in text, text
+    for block in text.split("\n  -")[1:]:
+        assert block.count("default") <= 1, f"tools/{tool}.py states a default twice: -{block}"
 
 
 def test_options_may_follow_overrides() -> None:
