@@ -91,7 +91,7 @@ def make_videos(work: Path, preset: dict[str, Any]) -> list[Path]:
         duration=preset["duration"],
         progress=True,
     )
-    return sorted((folder / "videos").glob("*.mp4"))
+    return sorted((folder / "videos").glob("Synth_*.mp4"))  # the set's own files, never the long copy
 
 
 def loop_video(src: Path, dst: Path, times: int) -> Path:
@@ -100,6 +100,7 @@ def loop_video(src: Path, dst: Path, times: int) -> Path:
 
     if dst.exists():
         return dst
+    dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.part")
     with av.open(str(src)) as first:
         stream = first.streams.video[0]
@@ -397,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_scaling:
         bench_scaling(args, config, videos)
     if not args.skip_memory:
-        long = loop_video(videos[0], videos[0].with_name(f"long{args.long_factor}x_{videos[0].name}"), args.long_factor)
+        long_path = videos[0].parents[1] / "long" / f"{args.long_factor}x_{videos[0].name}"  # beside the set's videos
+        long = loop_video(videos[0], long_path, args.long_factor)
         m = bench_memory(args, copy.deepcopy(config), videos[0], long)
         print("peak RSS of the extraction (VmHWM after the backbones are built), fresh process each:")
         for label in ("short", "long"):
