@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from registry import ConfigError
-from zoo.kinds import CROPPERS
 from zoo.data import croppers
 from zoo.data.croppers import CenterCropper, HogCropper, MotionCropper, WholeFrame, expand_box
+from zoo.kinds import CROPPERS
 
 
 def figure_frames(positions: list[tuple[int, int]], size: tuple[int, int] = (120, 160), seed: int = 0) -> np.ndarray:

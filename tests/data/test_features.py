@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from zoo.kinds import DATASETS
 from zoo.data.annotations import AnnotationError
 from zoo.data.features import FeatureError
+from zoo.kinds import DATASETS
 
 HEADER = "Video_Name\tDifficulty_Score\tExecution_Score\tTotal_Score\tPenalty\tVideo_length\n"
 

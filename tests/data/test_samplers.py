@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zoo.kinds import SAMPLERS
 from zoo.data.samplers import ClipSampler, FrameSampler, Instance, UniformSampler
 from zoo.data.video import Frame, VideoReader
+from zoo.kinds import SAMPLERS
 
 
 def frames_at(fps: float, count: int) -> list[Frame]:

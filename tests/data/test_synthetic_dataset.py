@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-
-import numpy as np
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import zoo
-from zoo.kinds import DATASETS
 from tools.predict import main as predict_tool
+from zoo.kinds import DATASETS
 
 EXTRACT = {
     "seed": 0,

@@ -5,4 +5,14 @@ Importing this package registers the samplers and croppers.
 
 from . import annotations, croppers, datasets, decoders, extract, features, samplers, transforms, video
 
-__all__ = ["annotations", "croppers", "samplers", "transforms", "video"]
+__all__ = [
+    "annotations",
+    "croppers",
+    "datasets",
+    "decoders",
+    "extract",
+    "features",
+    "samplers",
+    "transforms",
+    "video",
+]

@@ -179,8 +179,8 @@ class MotionCropper(Cropper):
 def fixed_box(centre: tuple[float, float], side: int, height: int, width: int) -> Box:
     """A ``side`` x ``side`` square around ``centre``, shifted to lie inside the frame."""
     side = max(1, min(side, height, width))
-    x0 = int(round(min(max(centre[0] - side / 2, 0), width - side)))
-    y0 = int(round(min(max(centre[1] - side / 2, 0), height - side)))
+    x0 = round(min(max(centre[0] - side / 2, 0), width - side))
+    y0 = round(min(max(centre[1] - side / 2, 0), height - side))
     return x0, y0, x0 + side, y0 + side
 
 
@@ -218,7 +218,8 @@ class HogCropper(Cropper):
         super().__init__(keep_last)
         if person_height is not None and not 0 < person_height <= 1:
             raise ConfigError(
-                f"hog cropper: person_height is the athlete's height as a share of the frame's, in (0, 1], got {person_height!r}"
+                "hog cropper: person_height is the athlete's height as a share of the frame's, in (0, 1], "
+                f"got {person_height!r}"
             )
         if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < HOG_WINDOW:
             raise ConfigError(f"hog cropper: max_side must be an integer >= {HOG_WINDOW} pixels, got {max_side!r}")
