@@ -235,7 +235,7 @@ def cpu_side(videos: list[Path], extractor: Any, workers: int) -> float:
     from zoo.data.extract.loader import VideoStream, messages
 
     plans = [inp.plan for inp in extractor.inputs.values()]
-    stream = VideoStream(videos, plans, extractor.decoder, extractor.batch_size)
+    stream = VideoStream(videos, plans, extractor.decoder, extractor.batch_size, extractor.config["max_missing_frames"])
     start = time.perf_counter()
     for _ in messages(stream, workers, extractor.prefetch, pin_memory=False):
         pass

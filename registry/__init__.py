@@ -5,8 +5,16 @@ declares them (``declare``), fills them, and says which commands list them (``se
 """
 
 from .checkpoint import build_model, load, load_checkpoint, load_state, model_from_checkpoint, save_checkpoint
-from .errors import ConfigError, DiskFullError, MissingFileError, RecipeError, RegistryError, UserError
-from .files import write_atomic
+from .errors import (
+    ConfigError,
+    DiskFullError,
+    MissingFileError,
+    RecipeError,
+    RegistryError,
+    UnwritableError,
+    UserError,
+)
+from .files import make_folder, write_atomic
 from .hints import set_hints
 from .kinds import declare, known_kinds
 from .recipe import add_recipe_path, apply_overrides, dump_recipe, find_recipe, list_recipes, load_recipe, merge
@@ -20,6 +28,7 @@ __all__ = [
     "RecipeError",
     "Registry",
     "RegistryError",
+    "UnwritableError",
     "UserError",
     "add_recipe_path",
     "apply_overrides",
@@ -33,6 +42,7 @@ __all__ = [
     "load_checkpoint",
     "load_recipe",
     "load_state",
+    "make_folder",
     "merge",
     "model_from_checkpoint",
     "save_checkpoint",

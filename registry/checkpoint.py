@@ -1,7 +1,10 @@
 """Checkpoints that rebuild themselves: weights plus the resolved recipe, in one safe file.
 
 A checkpoint is a ``torch.save`` dict of tensors and plain Python values only, so it loads with
-``torch.load(weights_only=True)``: opening a file never unpickles code from it. The recipe inside
+``torch.load(weights_only=True)``: opening a file never unpickles code from it. It carries its
+``fingerprint``: digests of the recipe and of the weights inside, written with them; reading it
+checks both, so a file whose recipe was edited after saving (the same weights read by another
+model) is refused instead of building something that was never trained. The recipe inside
 names the model to build (``model:``, built by the declared ``models`` kind) and the modules that
 register its components (``imports:``). Importing a module runs its code, so a checkpoint may only
 import modules the caller allows: those already imported, or those passed in ``imports=``
@@ -23,15 +26,43 @@ import torch
 from .errors import MissingFileError, RecipeError
 from .files import write_atomic
 from .kinds import known_kinds
+from .provenance import check_match, digest
 
 FORMAT = "aqa-zoo-checkpoint/1"
 MODEL_KIND = "models"
 
 
+def weights_digest(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """A digest of a state_dict: names, dtypes, shapes and values (equal weights, equal digest)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for key in sorted(state_dict):
+        t = state_dict[key]
+        if not isinstance(t, torch.Tensor):
+            h.update(f"{key}={t!r}".encode())
+            continue
+        t = t.detach().cpu().contiguous()
+        h.update(f"{key}:{t.dtype}:{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")  # any dtype, any rank
+    return h.hexdigest()[:16]
+
+
+def fingerprint(state: Mapping[str, Any]) -> dict[str, str]:
+    """What identifies a checkpoint's content: digests of its recipe and of its weights (those it holds)."""
+    out = {}
+    if "recipe" in state:
+        out["recipe"] = digest(state["recipe"])
+    if isinstance(state.get("model"), Mapping):
+        out["weights"] = weights_digest(state["model"])
+    return out
+
+
 def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> Path:
-    """Write ``state`` to ``path`` atomically, so a crash (or a full disk) leaves the old file."""
+    """Write ``state`` and its fingerprint to ``path`` atomically, so a crash (or a full disk) leaves the old file."""
     buf = io.BytesIO()
-    torch.save({"format": FORMAT, **state}, buf)  # serialised first: a full disk is then a plain OSError
+    # serialised first: a full disk is then a plain OSError
+    torch.save({"format": FORMAT, **state, "fingerprint": fingerprint(state)}, buf)
     return write_atomic(path, buf.getvalue())
 
 
@@ -48,7 +79,24 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
         raise RecipeError(f"checkpoint {str(path)!r} could not be read safely: {_why_unreadable(e)}") from None
     if not isinstance(ckpt, dict):
         raise RecipeError(f"checkpoint {str(path)!r} holds a {type(ckpt).__name__}, expected a dict")
+    check_fingerprint(ckpt, str(path))
     return ckpt
+
+
+def check_fingerprint(ckpt: Mapping[str, Any], source: str) -> None:
+    """A checkpoint whose recipe or weights changed since it was saved is refused, naming what changed."""
+    stored = ckpt.get("fingerprint")
+    if not isinstance(stored, Mapping):
+        return  # a plain state_dict, or a zoo checkpoint from before fingerprints: nothing to compare
+    now = fingerprint(ckpt)
+    changed = [k for k in stored if now.get(k) != stored[k]]
+    if changed:
+        raise RecipeError(
+            f"checkpoint {source!r} was changed after it was saved: its {' and its '.join(changed)} "
+            f"no longer {'match' if len(changed) > 1 else 'matches'} the fingerprint written with "
+            f"{'them' if len(changed) > 1 else 'it'}, so the model it would build is not the one that was trained. "
+            "Use the file as training wrote it (or retrain)."
+        )
 
 
 def _why_unreadable(e: Exception) -> str:
@@ -171,11 +219,25 @@ def load(
     map_location: str | torch.device = "cpu",
     imports: Iterable[str] = (),
     trust_imports: bool = False,
+    recipe: Mapping[str, Any] | None = None,
+    accept_mismatch: bool = False,
 ) -> torch.nn.Module:
     """Rebuild a model from a checkpoint file alone (recipe inside), weights loaded, in eval mode.
 
     The checkpoint's ``imports:`` must already be imported or be listed in ``imports`` (or
-    ``trust_imports=True``): opening a file someone sent must not run code it chooses.
+    ``trust_imports=True``): opening a file someone sent must not run code it chooses. Its
+    fingerprint is checked (a file edited since it was saved is refused). Given ``recipe``, the
+    model it describes must be the checkpoint's (``MismatchError`` naming the differing keys,
+    unless ``accept_mismatch``); the checkpoint's own model is built either way.
     """
     ckpt = load_checkpoint(path, map_location)
+    if recipe is not None:
+        check_match(
+            (ckpt.get("recipe") or {}).get("model"),
+            recipe.get("model"),
+            f"the model of checkpoint {str(path)!r} is not the recipe's",
+            "Load the checkpoint with the recipe it was trained with (the one inside it)",
+            accept_mismatch,
+            labels=("in the checkpoint", "in the recipe"),
+        )
     return model_from_checkpoint(ckpt, str(path), imports, trust_imports).eval()

@@ -49,6 +49,13 @@ class DiskFullError(UserError, OSError):
         return str(self.args[0]) if self.args else ""
 
 
+class UnwritableError(UserError, OSError):
+    """A file or folder the zoo must write cannot be: no permission, a read-only file system, a file in the way."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 def close_matches(word: str, candidates: Iterable[str], n: int = 5, cutoff: float = 0.6) -> list[str]:
     """Closest candidates to ``word``, case-insensitively, best first."""
     candidates = list(dict.fromkeys(candidates))

@@ -7,7 +7,9 @@ temporaries, in one place:
 * a write that fails removes its own temporary, and the previous ``path`` is untouched;
 * a process killed mid-write leaves its temporary behind; the next write of the same ``path``
   removes the temporaries of writers that are no longer running;
-* a full disk is a ``DiskFullError`` that names the folder (exit code 4 in the tools).
+* a full disk is a ``DiskFullError`` that names the folder (exit code 4 in the tools);
+* a folder that cannot be written (no permission, read-only, a file where a folder should be) is an
+  ``UnwritableError`` that names it (``make_folder`` says the same for folders made on their own).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import DiskFullError
+from .errors import DiskFullError, UnwritableError
 
 TMP_SUFFIX = ".tmp"
 # Free space below this after a failed write means the disk filled up (libraries that write a path
@@ -27,6 +29,29 @@ TMP_SUFFIX = ".tmp"
 _NEARLY_FULL = 1 << 20
 
 Writer = Callable[[Path], None]
+_UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST)
+
+
+def unwritable(path: Path, e: OSError, what: str = "write") -> UnwritableError | None:
+    """The user-facing error for an ``OSError`` that means ``path`` cannot be written, else None."""
+    if isinstance(e, PermissionError) or e.errno in _UNWRITABLE:
+        reason = {
+            errno.EROFS: "the file system is read-only",
+            errno.ENOTDIR: "a file stands where a folder should be",
+            errno.EEXIST: "a file stands where a folder should be",
+        }.get(e.errno or 0, "permission denied")
+        return UnwritableError(f"cannot {what} {path}: {reason}; choose a folder you can write")
+    return None
+
+
+def make_folder(path: str | os.PathLike[str], what: str = "create the folder") -> Path:
+    """``path`` as a folder (parents made too); a folder that cannot be made is an ``UnwritableError`` naming it."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise (unwritable(path, e, what) or e) from e
+    return path
 
 
 def temporary_path(path: Path) -> Path:
@@ -37,7 +62,7 @@ def temporary_path(path: Path) -> Path:
 def write_atomic(path: str | os.PathLike[str], data: bytes | str | Writer) -> Path:
     """``data`` at ``path`` (its folder made if needed), atomically; returns ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent, f"write {path.name} into the folder")
     remove_stale_temporaries(path)
     tmp = temporary_path(path)
     try:
@@ -51,7 +76,10 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str | Writer) -> Pa
         full = isinstance(e, Exception) and (
             (isinstance(e, OSError) and e.errno == errno.ENOSPC) or _nearly_full(path.parent)
         )
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and not full and (denied := unwritable(path, e)) is not None:
+            raise denied from e
         if full:
             kept = f"; the previous {path.name} is kept" if path.exists() else ""
             raise DiskFullError(f"no space left on {path.parent} while writing {path.name}{kept}") from e

@@ -24,6 +24,7 @@ import copy
 import fnmatch
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,14 +89,29 @@ def find_recipe(name: str | os.PathLike[str]) -> Path:
         if p.is_file():
             return p
         raise RecipeError(f"recipe file {str(p)!r} does not exist.")
-    for root in RECIPE_PATHS:
-        for suffix in SUFFIXES:
-            f = root / f"{p.as_posix()}{suffix}"
-            if f.is_file():
-                return f
+    found = [f for root in RECIPE_PATHS for suffix in SUFFIXES if (f := root / f"{p.as_posix()}{suffix}").is_file()]
+    if found:
+        _warn_shadowing(str(name), found)
+        return found[0]
     roots = ", ".join(str(r) for r in RECIPE_PATHS) or "(no recipe folders registered)"
     raise RecipeError(
         f"no recipe named {str(name)!r} in {roots}.{did_you_mean(str(name), list_recipes())}{hints.list_recipes()}"
+    )
+
+
+_SHADOWS_SAID: set[tuple[str, ...]] = set()
+
+
+def _warn_shadowing(name: str, found: list[Path]) -> None:
+    """A name found in more than one recipe folder: the first wins, and the user is told which, once."""
+    if len(found) < 2 or tuple(map(str, found)) in _SHADOWS_SAID:
+        return
+    _SHADOWS_SAID.add(tuple(map(str, found)))
+    others = ", ".join(str(f) for f in found[1:])
+    print(
+        f"warning: recipe {name!r} is {found[0]}, which shadows {others} (an earlier folder on the recipe path, "
+        "e.g. AQA_RECIPE_PATH, wins); rename yours to use both",
+        file=sys.stderr,
     )
 
 

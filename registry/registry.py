@@ -192,12 +192,16 @@ class Registry:
     def build(self, cfg: Any, **defaults: Any) -> Any:
         """Build ``cfg`` (a mapping with ``type``) with ``defaults`` filling what it leaves out.
 
-        Objects that are already built pass through unchanged, as does ``None``. Keys of ``cfg``
+        ``None`` and objects already built (instances of the kind's contract) pass through unchanged;
+        anything else that is not a mapping (``attention: mean``) is refused with the form to write
+        (``{type: mean}``). Keys of ``cfg``
         are checked against the component's signature before it is called; ``defaults`` (sizes a
         parent inferred) are passed only where the component accepts them.
         """
-        if cfg is None or not isinstance(cfg, Mapping):
-            return cfg
+        if cfg is None:
+            return None
+        if not isinstance(cfg, Mapping):
+            return self._built(cfg)
         if TYPE_KEY not in cfg:
             raise ConfigError(
                 f"{self.kind}: a component config needs a '{TYPE_KEY}' key naming a registered component "
@@ -232,6 +236,28 @@ class Registry:
                 "(its contract)"
             )
         return obj
+
+    def _built(self, obj: Any) -> Any:
+        """An object passed where a config was expected: one already built (of the kind's contract) passes."""
+        plain = isinstance(obj, str | int | float | bool | list | tuple)
+        if not plain and (self.contract is None or isinstance(obj, self.contract)):
+            return obj
+        if isinstance(obj, str):
+            known = obj in self or obj.partition(":")[0] in self._namespaces
+            hint = (
+                f" Write {{{TYPE_KEY}: {obj}}}."
+                if known
+                else f" Write {{{TYPE_KEY}: NAME}}.{did_you_mean(obj, self.names())}"
+            )
+            raise ConfigError(
+                f"{self.kind}: a component is a mapping with a '{TYPE_KEY}' key, not the bare string {obj!r}.{hint}"
+                f"{hints.list_components(self.kind)}"
+            )
+        what = f"a built {self.contract.__name__}" if self.contract is not None else "a built component"
+        raise ConfigError(
+            f"{self.kind}: expected a mapping with a '{TYPE_KEY}' key (or {what}), got {type(obj).__name__} {obj!r}."
+            f"{hints.list_components(self.kind)}"
+        )
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {len(self._items)} components, namespaces={list(self._namespaces)})"

@@ -78,6 +78,12 @@ def test_fisv_real_files(annotations_dir: Path) -> None:
     assert set(train[0].scores) == {"tes", "pcs", "deductions"}
     with pytest.raises(AnnotationError, match="unknown target 'total'.*tes, pcs"):
         read_fisv(annotations_dir / "fisv_test.txt", target="total")
+    # Fis-V's one class: a filter naming another is refused as RG's is, never ignored.
+    assert len(read_fisv(annotations_dir / "fisv_test.txt", classes=["fisv"])) == 100
+    with pytest.raises(
+        AnnotationError, match=r"unknown class\(es\) \['Hoop'\] for .*fisv_test\.txt; the file holds: fisv"
+    ):
+        read_fisv(annotations_dir / "fisv_test.txt", classes=["Hoop"])
 
 
 # -- any class prefix, blank lines -------------------------------------------------------------------

@@ -57,3 +57,30 @@ def test_torchcodec_features_match_pyav_features(make_video: Callable[..., Path]
         a, b = pyav[key], codec[key]
         cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
         assert a.shape == b.shape and cos.min() >= 0.99, (key, cos)
+
+
+@pytest.mark.parametrize("decoder", ["pyav", "torchcodec"])
+def test_every_decoder_tells_a_short_file_from_a_corrupt_one(decoder: str, tmp_path: Path) -> None:
+    """Cut at a packet boundary 5% short: counted against max_missing_frames; garbage mid-file: a failure."""
+    import av
+
+    from tests.data.conftest import make_frames, write_mp4
+
+    if decoder == "torchcodec":
+        torchcodec_or_skip()
+    whole = write_mp4(tmp_path / "whole.mp4", make_frames(200, 64), fps=25, faststart=True)
+    with av.open(str(whole)) as container:
+        starts = [p.pos for p in container.demux(container.streams.video[0]) if p.size]
+    short = tmp_path / "short.mp4"
+    short.write_bytes(whole.read_bytes()[: starts[190]])
+    build = DECODERS.build({"type": decoder})
+    video = build.open(short, max_missing=0.1)
+    assert len(list(video.frames())) == 190 and video.missing == pytest.approx(0.05)
+    with pytest.raises(VideoError, match="decoded only 190 of the 200 frames its header promises"):
+        list(build.open(short).frames())  # the default tolerance (2%) refuses it
+    data = bytearray(whole.read_bytes())
+    data[len(data) // 3 : len(data) // 3 + 2000] = bytes(2000)
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(VideoError, match=r"decoding failed after \d+ frames"):
+        list(build.open(corrupt, max_missing=0.9).frames())  # however lenient: a decode error is not a short file

@@ -30,6 +30,7 @@ from zoo.data.extract import (
     shard,
 )
 from zoo.data.extract import pipeline as pipeline_module
+from zoo.data.extract.config import section_digest
 from zoo.data.extract.run import save_npy
 from zoo.data.features import load_feature
 
@@ -193,7 +194,8 @@ def test_resume_after_an_interruption(
         extract_features(serial, videos, out, progress=False)
     monkeypatch.undo()
     assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.npy")) == ["dynamic/a.npy", "static/a.npy"]
-    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temp files left
+    assert not list(out.rglob("*.tmp"))  # no temp files left
+    assert not list((out / ".writers").iterdir())  # the crashed run released its claim on the folder
     (out / "dynamic" / ".b.npy.12345.tmp").write_bytes(b"half")  # as a killed run would leave
     shutil.copy(out / "dynamic" / "a.npy", out / "dynamic" / "b.npy")  # one input of two: not finished
     report = extract_features(CFG, videos, out, progress=False)
@@ -263,8 +265,9 @@ def test_tool_takes_rank_and_world_from_the_environment(
     out = tmp_path / "out"
     assert extract_main([str(recipe), "--videos", str(videos), "--out", str(out), "--no-progress"]) == 0
     assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.npy")) == ["dynamic/b.npy", "static/b.npy"]
-    assert not (out / "extract.json").exists()  # only rank 0 writes the manifest
-    assert (out / "extract.rank1.json").exists()
+    # Whichever rank claims the folder first writes the manifest, naming the section; each rank keeps its own log.
+    assert read_manifest(out)["section"] == section_digest(resolve_config(CFG))
+    assert (out / "extract.rank1.json").exists() and not (out / "extract.rank0.json").exists()
 
 
 def test_two_ranks_under_torchrun_make_the_full_run(full_run: tuple[Path, Any], videos: Path, tmp_path: Path) -> None:
@@ -294,7 +297,12 @@ def test_memory_is_bounded(make_video: Callable[..., Path], tmp_path: Path, monk
     video = make_video("extract_long.mp4", seconds=8.0, fps=FPS)  # 10 clips
     log = tmp_path / "made.txt"
     sampler = {"type": "test_logged_clips", "log": str(log), "length": 4, "fps": 5.0}
-    cfg = {"seed": 0, "batch_size": 1, "prefetch": 1, "inputs": {"dynamic": {**CFG["inputs"]["dynamic"], "sampler": sampler}}}
+    cfg = {
+        "seed": 0,
+        "batch_size": 1,
+        "prefetch": 1,
+        "inputs": {"dynamic": {**CFG["inputs"]["dynamic"], "sampler": sampler}},
+    }
     extractor = Extractor(cfg, workers=1)
     consumed: list[float] = []
     forward = pipeline_module.Extractor._forward
@@ -341,7 +349,9 @@ def test_worker_processes_give_the_same_features(videos: Path, full_run: tuple[P
     for one, other in zip(serial, parallel):
         for key in WIDTHS:
             np.testing.assert_array_equal(one[key], other.features[key])
-    assert sum(r.crops["static"]["frames"] for r in parallel) == sum(expected_instances(s)["static"] for s in SECONDS.values())
+    assert sum(r.crops["static"]["frames"] for r in parallel) == sum(
+        expected_instances(s)["static"] for s in SECONDS.values()
+    )
 
 
 def test_ffmpeg_resizing_stays_close_to_resizing_full_frames(videos: Path, extractor: Extractor) -> None:

@@ -68,8 +68,11 @@ def read_rg(path: str | os.PathLike, target: str = "total", classes: Sequence[st
     return _filter_classes(out, classes, path)
 
 
-def read_fisv(path: str | os.PathLike, target: str = "tes") -> list[Annotation]:
-    """Read a Fis-V figure-skating file (``<id> <TES> <PCS> <deductions>``, no header)."""
+def read_fisv(path: str | os.PathLike, target: str = "tes", classes: Sequence[str] | None = None) -> list[Annotation]:
+    """Read a Fis-V figure-skating file (``<id> <TES> <PCS> <deductions>``, no header).
+
+    Fis-V has one class (``fisv``): a ``classes`` filter naming anything else is refused, as RG's is.
+    """
     path = Path(path)
     key = _choose(target, FISV_TARGETS, "target", path)
     out = []
@@ -78,7 +81,7 @@ def read_fisv(path: str | os.PathLike, target: str = "tes") -> list[Annotation]:
             zip(FISV_KEYS, _numbers(path, lineno, text, fields[1:], ("TES", "PCS", "deductions"), FISV_FORMAT))
         )
         out.append(Annotation(name=fields[0], cls=FISV_CLASS, score=scores[key], scores=scores))
-    return out
+    return _filter_classes(out, classes, path)
 
 
 def check_videos_present(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from registry import ConfigError
+from registry.provenance import file_digest
 from registry.sections import check_fields, option
 
 from ..errors import DataError
@@ -37,13 +38,17 @@ class Dataset:
 
     section: ClassVar[str] = "data"
     score_scale: float
+    target: str  # the annotation column that is the score (Scoring.target)
+    format: str  # the annotation format (rg, fisv)
     window: dict[str, int | None] | None
     pad_mask: bool
 
     def __post_init__(self) -> None:
         check_fields(self, self.section)
 
-    def load(self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True) -> FeatureData:
+    def load(
+        self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True
+    ) -> FeatureData:
         raise NotImplementedError
 
     def video_folder(self) -> Path | None:
@@ -57,6 +62,8 @@ class Dataset:
             pad_mask=self.pad_mask,
             score_bounds=bounds,
             instance_seconds=instance_seconds(extract),
+            target=self.target,
+            format=self.format,
         )
 
 
@@ -110,7 +117,11 @@ class FeatureDataset(Dataset):
         if missing:
             raise ConfigError(f"data.annotations needs a file for {missing}, got {sorted(files)}")
 
-    def load(self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True) -> FeatureData:
+    def load(
+        self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True
+    ) -> FeatureData:
+        from .extract.manifest import FolderRecords
+
         base = resolve_root(self.root)
         files = dict(self.annotations or {"train": "train.txt", "test": "test.txt"})
         folders = {key: base / (self.features or {}).get(key, key) for key in inputs}
@@ -118,28 +129,30 @@ class FeatureDataset(Dataset):
         for s, r in rows.items():
             if not r:
                 raise DataError(f"{base / files[s]}: no videos left for classes {self.classes}")
-        train = read_split(rows["train"], folders, inputs, self.score_scale, self.mmap)
-        test = read_split(rows["test"], folders, inputs, self.score_scale, self.mmap)
+        roots: dict[Path, FolderRecords] = {}  # one read of each extraction's logs, whatever reads it
+        records = {k: roots.setdefault(f.parent, FolderRecords.read(f.parent)) for k, f in folders.items()}
+        train = read_split(rows["train"], folders, inputs, self.score_scale, self.mmap, records)
+        test = read_split(rows["test"], folders, inputs, self.score_scale, self.mmap, records)
         check_disjoint({"train": train, "test": test}, self.allow_overlap)
         train, val = carve_validation(train, self.val_fraction, self.split_seed)
         scores = [a.score for r in rows.values() for a in r]
-        seconds = _manifest_seconds(folders) or instance_seconds(extract)
+        recorded = {k: records[k].instance_seconds(f.name) for k, f in folders.items()}
+        guessed = instance_seconds(extract)
         scoring = dataclasses.replace(
-            self.scoring(extract, (min(scores), max(scores))), instance_seconds={k: seconds.get(k) for k in inputs}
+            self.scoring(extract, (min(scores), max(scores))),
+            instance_seconds={k: recorded[k] if recorded[k] is not None else guessed.get(k) for k in inputs},
         )
-        return FeatureData(train=train, test=test, val=val, scoring=scoring, inputs=dict(inputs))
-
-
-def _manifest_seconds(folders: Mapping[str, Path]) -> dict[str, float | None]:
-    """Seconds per instance recorded by the extraction that made each input's folder (extract.json)."""
-    from .extract.manifest import read_manifest_inputs
-
-    out: dict[str, float | None] = {}
-    for key, folder in folders.items():
-        described = read_manifest_inputs(folder.parent).get(folder.name) or {}
-        if described.get("instance_seconds") is not None:
-            out[key] = float(described["instance_seconds"])
-    return out
+        sources = {
+            "annotations": {
+                "format": self.format,
+                "target": self.target,
+                "classes": self.classes,
+                **{s: file_digest(base / files[s]) for s in ("train", "test")},
+            },
+            "folders": {k: str(f) for k, f in folders.items()},
+        }
+        made_by = {k: records[k].made_by(f.name) for k, f in folders.items()}
+        return FeatureData(train, test, val, scoring, dict(inputs), made_by, sources)
 
 
 @DATASETS.register("synthetic")
@@ -151,6 +164,9 @@ class SyntheticDataset(Dataset):
     ``<root>/features/<digest of that render and the extract section>``: another seed, size or
     length renders a set of its own, and features are only ever reused for the videos they came from.
     """
+
+    target: ClassVar[str] = "total"  # the synthetic set writes RG-format annotations
+    format: ClassVar[str] = "rg"
 
     root: str = option("data/synthetic")
     videos: int = option(200, min=1)
@@ -188,12 +204,16 @@ class SyntheticDataset(Dataset):
     def video_folder(self) -> Path | None:
         return self.render_dir() / "videos"
 
-    def load(self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True) -> FeatureData:
+    def load(
+        self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True
+    ) -> FeatureData:
         from .extract import extract_features
         from .synthetic import make_synthetic
 
         if not extract:
-            raise ConfigError("data.type synthetic needs the recipe's extract: section (how to turn videos into features)")
+            raise ConfigError(
+                "data.type synthetic needs the recipe's extract: section (how to turn videos into features)"
+            )
         render = make_synthetic(self.render_dir(), progress=progress, **self.render_params())
         key = render.name
         from .extract.config import EXTRACTOR_VERSION
@@ -221,7 +241,7 @@ def _digest(obj: Any) -> str:
 
 
 def _feature_relevant(extract: Mapping[str, Any]) -> dict[str, Any]:
-    """The extract section without what only changes speed (see extract.config.SPEED_KEYS)."""
-    from .extract.config import SPEED_KEYS
+    """The extract section without what does not change features (see extract.config.NOT_FEATURES)."""
+    from .extract.config import NOT_FEATURES
 
-    return {k: v for k, v in extract.items() if k not in SPEED_KEYS}
+    return {k: v for k, v in extract.items() if k not in NOT_FEATURES}

@@ -18,34 +18,46 @@ import numpy as np
 from registry import ConfigError
 
 from ..kinds import DECODERS
-from .video import VideoError, VideoReader, _MIN_DECODED_SHARE
+from .video import MAX_MISSING, RateWatch, VideoError, VideoReader, check_complete, quarter_turns
 
 
 class Video(Protocol):
-    """An opened video: ``fps``, ``size`` (H, W), ``duration`` (s), ``num_frames``, and ``frames()``."""
+    """An opened video: ``fps``, ``size`` (H, W as displayed), ``duration`` (s), ``num_frames``, ``frames()``.
+
+    After a full pass of ``frames()``: ``decoded`` (frames), ``missing`` (the share of the promised
+    frames that did not decode) and ``variable_rate``; ``facts()`` is what the manifest records.
+    """
 
     path: Path
     fps: float
     size: tuple[int, int]
     duration: float
     num_frames: int
+    rotation: float
+    decoded: int | None
+    missing: float | None
+    variable_rate: bool
 
     def frames(self) -> Iterator[Any]: ...
 
+    def facts(self) -> dict[str, Any]: ...
+
 
 class Decoder:
-    """The contract of a decoder: ``open(path) -> Video``.
+    """The contract of a decoder: ``open(path, max_missing) -> Video``.
 
     ``open`` checks the file at once (missing, empty, not a video: a ``VideoError`` naming it).
     ``Video.frames()`` yields every frame once, in order, each with ``index``, ``time`` (seconds from
     the first frame) and ``rgb(size=None) -> uint8 [h, w, 3]`` (converted, and resized to ``(h, w)``
-    when given, by the decoder); a file cut short raises ``VideoError`` at its end. A decoder is
-    pickled into the extraction's worker processes, so it holds settings, not open files.
+    when given, by the decoder), upright: a display rotation is applied. A decode error mid-file
+    raises ``VideoError`` where it happens; a file cut short raises it at its end when more than
+    ``max_missing`` of the frames it promises are missing. A decoder is pickled into the
+    extraction's worker processes, so it holds settings, not open files.
     """
 
     name = "decoder"
 
-    def open(self, path: str | os.PathLike[str]) -> Video:
+    def open(self, path: str | os.PathLike[str], max_missing: float = MAX_MISSING) -> Video:
         raise NotImplementedError
 
 
@@ -63,8 +75,8 @@ class PyAVDecoder(Decoder):
             raise ConfigError(f"decoder pyav: threads must be an integer >= 0 (0: FFmpeg chooses), got {threads!r}")
         self.threads = threads
 
-    def open(self, path: str | os.PathLike[str]) -> VideoReader:
-        return VideoReader(path, threads=self.threads)
+    def open(self, path: str | os.PathLike[str], max_missing: float = MAX_MISSING) -> VideoReader:
+        return VideoReader(path, threads=self.threads, max_missing=max_missing)
 
 
 @DECODERS.register("torchcodec")
@@ -77,8 +89,8 @@ class TorchCodecDecoder(Decoder):
         self.device, self.threads, self.chunk = device, int(threads), int(chunk)
         import_torchcodec()  # fail at build time, with the reason, not at the first video
 
-    def open(self, path: str | os.PathLike[str]) -> TorchCodecVideo:
-        return TorchCodecVideo(Path(path), self)
+    def open(self, path: str | os.PathLike[str], max_missing: float = MAX_MISSING) -> TorchCodecVideo:
+        return TorchCodecVideo(Path(path), self, max_missing)
 
 
 def import_torchcodec() -> Any:
@@ -96,15 +108,17 @@ def import_torchcodec() -> Any:
 class TorchCodecFrame:
     """One frame decoded by TorchCodec ([3, H, W] uint8, on the decoder's device); ``rgb(size)`` on demand."""
 
-    __slots__ = ("_cache", "_data", "index", "time")
+    __slots__ = ("_cache", "_data", "index", "quarter_turns", "time")
 
-    def __init__(self, index: int, time: float, data: Any) -> None:
-        self.index, self.time, self._data = index, time, data
+    def __init__(self, index: int, time: float, data: Any, turns: int = 0) -> None:
+        self.index, self.time, self._data, self.quarter_turns = index, time, data, turns
         self._cache: dict[tuple[int, int] | None, np.ndarray] = {}
 
     def rgb(self, size: tuple[int, int] | None = None) -> np.ndarray:
         if size not in self._cache:
             x = self._data
+            if self.quarter_turns:  # upright first: sizes are the displayed picture's
+                x = x.rot90(self.quarter_turns, (-2, -1))
             if size is not None and tuple(x.shape[-2:]) != tuple(size):
                 import torch.nn.functional as F
 
@@ -117,8 +131,8 @@ class TorchCodecFrame:
 class TorchCodecVideo:
     """A video opened by TorchCodec: its metadata, and its frames in chunks with their times."""
 
-    def __init__(self, path: Path, decoder: TorchCodecDecoder) -> None:
-        self.path, self._settings = path, decoder
+    def __init__(self, path: Path, decoder: TorchCodecDecoder, max_missing: float = MAX_MISSING) -> None:
+        self.path, self._settings, self.max_missing = path, decoder, float(max_missing)
         if not path.is_file():
             raise VideoError(f"video file {path} does not exist")
         if path.stat().st_size == 0:
@@ -133,27 +147,65 @@ class TorchCodecVideo:
         self.fps = float(meta.average_fps or 0.0)
         if not self.fps > 0:
             raise VideoError(f"{path}: the video stream has no frame rate")
-        self.size = (int(meta.height), int(meta.width))
+        # TorchCodec returns frames as stored; the display rotation is applied here, as PyAV's reader does.
+        self.rotation = float(getattr(meta, "rotation", None) or 0.0)
+        try:
+            self.quarter_turns = quarter_turns(self.rotation)
+        except ValueError as e:
+            raise VideoError(f"{path}: {e}; it cannot be shown upright without resampling") from None
+        stored = (int(meta.height), int(meta.width))
+        self.size = stored if self.quarter_turns % 2 == 0 else stored[::-1]
         self.duration = float(meta.duration_seconds or 0.0)
         self.num_frames = int(meta.num_frames or 0) or max(1, round(self.duration * self.fps))
+        self.decoded: int | None = None
+        self.missing: float | None = None
+        self.variable_rate = False
+
+    def facts(self) -> dict[str, Any]:
+        return {
+            "fps": round(self.fps, 4),
+            "size": list(self.size),
+            "duration": round(self.duration, 3),
+            "rotation": self.rotation,
+            "frames_expected": self.num_frames,
+            "frames_decoded": self.decoded,
+            "missing": None if self.missing is None else round(self.missing, 4),
+            "variable_rate": self.variable_rate,
+        }
 
     def frames(self) -> Iterator[TorchCodecFrame]:
-        index, start, t = 0, None, 0.0
-        while True:
-            try:
-                batch = self._decoder.get_frames_in_range(index, min(index + self._settings.chunk, self.num_frames))
-            except (IndexError, RuntimeError) as e:
-                if index == 0:
-                    raise VideoError(f"{self.path}: decoding failed at its first frame: {e}") from e
-                break  # past the last frame the header counted
-            if len(batch.data) == 0:
-                break
+        index, start = 0, None
+        rate = RateWatch(self.fps)
+        while index < self.num_frames:
+            batch = self._chunk(index, min(index + self._settings.chunk, self.num_frames))
+            if batch is None or len(batch.data) == 0:
+                break  # the stream ends before its header says: checked against max_missing below
             for data, pts in zip(batch.data, batch.pts_seconds.tolist()):
                 start = pts if start is None else start
-                t = pts - start
-                yield TorchCodecFrame(index, t, data)
+                self.variable_rate |= rate.irregular(pts - start)
+                yield TorchCodecFrame(index, pts - start, data, self.quarter_turns)
                 index += 1
-            if index >= self.num_frames:
+        self.decoded = index
+        self.missing = check_complete(self.path, index, self.num_frames, "frames", self.max_missing)
+
+    def _chunk(self, start: int, stop: int) -> Any:
+        """Frames ``[start, stop)``; None at the stream's end. A chunk that fails is decoded frame by frame, so
+        the end of a short stream (no frame left) is told from a decode error mid-file (a ``VideoError``)."""
+        try:
+            return self._decoder.get_frames_in_range(start, stop)
+        except IndexError:
+            return None
+        except RuntimeError:
+            pass
+        for i in range(start, stop):
+            try:
+                self._decoder.get_frames_in_range(i, i + 1)
+            except IndexError:
                 break
-        if index < _MIN_DECODED_SHARE * self.num_frames:
-            raise VideoError(f"{self.path}: decoded only {index} of the {self.num_frames} frames it promises; truncated?")
+            except RuntimeError as e:
+                if "no more frames" in str(e):  # TorchCodec's words for the end of the stream
+                    break
+                raise VideoError(f"{self.path}: decoding failed after {i} frames; truncated or corrupt? {e}") from e
+        else:
+            i = stop
+        return self._decoder.get_frames_in_range(start, i) if i > start else None

@@ -12,19 +12,26 @@ Every file is read once, checked (2-D, the width the model expects, finite) and 
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from registry import ConfigError, MissingFileError
+from registry.provenance import digest, file_digest
 
 from ..errors import DataError
 from .annotations import Annotation, check_features_present
+
+if TYPE_CHECKING:
+    from .extract.manifest import FolderRecords
 
 
 class FeatureError(DataError):
@@ -33,13 +40,24 @@ class FeatureError(DataError):
 
 def load_feature(path: Path, width: int | None, mmap: bool = False) -> np.ndarray:
     """One ``[n, C]`` float array, checked; the error names the file, its shape and what was expected."""
+    return read_feature(path, width, mmap)[0]
+
+
+def read_feature(path: Path, width: int | None, mmap: bool = False) -> tuple[np.ndarray, str]:
+    """One ``[n, C]`` float array, checked, and the SHA-256 of the file's bytes (what an extraction recorded)."""
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"feature file {path} does not exist")
     if path.stat().st_size == 0:
         raise FeatureError(f"{path}: the feature file is empty (0 bytes); extract it again")
     try:
-        arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        if mmap:
+            sha = file_digest(path)
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        else:  # one read of the bytes: hashed, then parsed
+            data = path.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
+            arr = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as e:  # numpy raises OSError, ValueError, EOFError, UnpicklingError... for bad files
         raise FeatureError(f"{path}: not a readable .npy feature file ({type(e).__name__}: {e})") from None
     if not isinstance(arr, np.ndarray):
@@ -56,18 +74,23 @@ def load_feature(path: Path, width: int | None, mmap: bool = False) -> np.ndarra
     if not np.isfinite(arr).all():
         bad = int((~np.isfinite(arr)).sum())
         raise FeatureError(f"{path}: {bad} NaN/inf value(s) in features of shape {list(arr.shape)}")
-    return arr if mmap else np.ascontiguousarray(arr, dtype=np.float32)
+    return (arr if mmap else np.ascontiguousarray(arr, dtype=np.float32)), sha
 
 
 @dataclass
 class Split:
-    """The videos of one split: names, classes, raw and normalised targets, features per input."""
+    """The videos of one split: names, classes, raw and normalised targets, features per input.
+
+    ``digests`` holds each feature file's SHA-256 (per input, in video order): what the features'
+    fingerprint is made of.
+    """
 
     names: list[str]
     classes: list[str]
     raw: Tensor
     target: Tensor
     features: dict[str, list[np.ndarray]]
+    digests: dict[str, list[str]] = field(default_factory=dict)
     lengths: dict[str, Tensor] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -84,6 +107,7 @@ class Split:
             self.raw[idx],
             self.target[idx],
             {k: [v[i] for i in idx] for k, v in self.features.items()},
+            {k: [v[i] for i in idx] for k, v in self.digests.items()},
         )
 
 
@@ -130,8 +154,10 @@ class Scoring:
 
     Checkpoints keep it (``ckpt["scoring"]``), so ``test`` and ``predict`` score exactly as training
     evaluated: ``score = output * score_scale``; ``window`` per input (None: the whole video),
-    ``pad_mask``; the judged scores' range (for relative L2); and each input's seconds per
-    instance (from its sampler; None when unknown), for timelines.
+    ``pad_mask``; the judged scores' range (for relative L2); each input's seconds per instance
+    (from its sampler; None when unknown), for timelines; which annotation column the scores are
+    (``target``, of the annotation ``format``), so a judged score shown beside a prediction is of
+    the same kind; and the autocast dtype evaluation ran under (``amp``).
     """
 
     score_scale: float
@@ -139,6 +165,9 @@ class Scoring:
     pad_mask: bool = True
     score_bounds: tuple[float, float] | None = None
     instance_seconds: dict[str, float | None] = field(default_factory=dict)
+    target: str | None = None
+    format: str | None = None
+    amp: str | None = None
 
     @property
     def windowing(self) -> Windowing:
@@ -151,6 +180,9 @@ class Scoring:
             "pad_mask": self.pad_mask,
             "score_bounds": list(self.score_bounds) if self.score_bounds else None,
             "instance_seconds": dict(self.instance_seconds),
+            "target": self.target,
+            "format": self.format,
+            "amp": self.amp,
         }
 
     @classmethod
@@ -162,18 +194,52 @@ class Scoring:
             pad_mask=bool(d.get("pad_mask", True)),
             score_bounds=tuple(bounds) if bounds else None,  # type: ignore[arg-type]
             instance_seconds=dict(d.get("instance_seconds") or {}),  # type: ignore[arg-type]
+            target=d.get("target"),  # type: ignore[arg-type]
+            format=d.get("format"),  # type: ignore[arg-type]
+            amp=d.get("amp"),  # type: ignore[arg-type]
         )
+
+    def identity(self) -> dict[str, object]:
+        """What a checkpoint's scores depend on here (the score range and seconds only describe them)."""
+        d = self.to_dict()
+        return {k: d[k] for k in ("score_scale", "window", "pad_mask", "target", "format", "amp")}
 
 
 @dataclass
 class FeatureData:
-    """Train / validation / test splits of features, and how they are scored (``Scoring``)."""
+    """Train / validation / test splits of features, how they are scored (``Scoring``), and what made them.
+
+    ``made_by``: per input, what the extraction that made its folder says made it (None: features
+    made elsewhere, which nothing here can vouch for); ``sources``: the files read (annotations'
+    SHA-256, feature folders). ``fingerprint()`` is what a checkpoint, run and table cell carry.
+    """
 
     train: Split
     test: Split
     val: Split | None
     scoring: Scoring
     inputs: dict[str, int]
+    made_by: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    sources: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What these features and splits are: per input what made them and a digest of their bytes; the
+        annotation files and target; each split's videos."""
+        content = {
+            key: digest(
+                sorted((n, d) for part in self.splits().values() for n, d in zip(part.names, part.digests[key]))
+            )
+            for key in self.inputs
+        }
+        return {
+            "inputs": {key: {"made_by": self.made_by.get(key), "content": content[key]} for key in self.inputs},
+            "annotations": dict(self.sources.get("annotations") or {}),
+            "splits": {name: digest(part.names) for name, part in self.splits().items()},
+        }
+
+    def input_stats(self) -> dict[str, dict[str, Any]]:
+        """Per input, statistics of the training features: per-channel mean and std, the largest magnitude."""
+        return {key: feature_stats(self.train.features[key]) for key in self.inputs}
 
     @property
     def windowing(self) -> Windowing:
@@ -213,14 +279,101 @@ def read_split(
     inputs: Mapping[str, int],
     score_scale: float,
     mmap: bool = False,
+    records: Mapping[str, FolderRecords] | None = None,
 ) -> Split:
-    """Load every input's features for the annotated videos (all missing files reported at once)."""
+    """Load every input's features for the annotated videos (all missing files reported at once).
+
+    Where ``records`` says an extraction made an input's folder, every file read must be one it
+    vouches for (made with the folder's section, bytes as written); the error lists every other.
+    """
     features: dict[str, list[np.ndarray]] = {}
+    digests: dict[str, list[str]] = {}
     for key, width in inputs.items():
         paths = check_features_present(annotations, folders[key])
-        features[key] = [load_feature(paths[a.name], width, mmap) for a in annotations]
+        loaded = [read_feature(paths[a.name], width, mmap) for a in annotations]
+        features[key], digests[key] = [a for a, _ in loaded], [d for _, d in loaded]
+        folder_records = (records or {}).get(key)
+        if folder_records is not None and folder_records.manifest is not None:
+            check_vouched(folder_records, folders[key], [a.name for a in annotations], digests[key])
     raw = torch.tensor([a.score for a in annotations], dtype=torch.float32)
-    return Split([a.name for a in annotations], [a.cls for a in annotations], raw, raw / score_scale, features)
+    names, classes = [a.name for a in annotations], [a.cls for a in annotations]
+    return Split(names, classes, raw, raw / score_scale, features, digests)
+
+
+def check_vouched(records: FolderRecords, folder: Path, names: Sequence[str], digests: Sequence[str]) -> None:
+    """Every ``<folder>/<name>.npy`` must be a file the folder's extraction wrote with its section."""
+    bad = [
+        f"{name}.npy: {why}"
+        for name, sha in zip(names, digests)
+        if (why := records.vouch(name, folder.name, sha)) is not None
+    ]
+    if bad:
+        shown = "\n  ".join(bad[:10]) + (f"\n  ... ({len(bad) - 10} more)" if len(bad) > 10 else "")
+        raise FeatureError(
+            f"{len(bad)} feature file(s) in {folder} are not vouched for by {records.root / 'extract.json'}, so "
+            f"they may come from another extract section or another video:\n  {shown}\nExtract them again "
+            f"(tools/extract_features.py RECIPE --videos DIR --out {records.root}), or point data.root at a "
+            "folder made in one extraction."
+        )
+
+
+# A video whose features exceed the training features' largest magnitude by this factor is absurd.
+ABSURD_FACTOR = 100.0
+
+
+def feature_stats(arrays: Sequence[np.ndarray]) -> dict[str, Any]:
+    """Per-channel mean and std (float64) and the largest magnitude of ``[n_i, C]`` arrays."""
+    total = sq = 0.0
+    n, peak = 0, 0.0
+    for a in arrays:
+        x = np.asarray(a, dtype=np.float64)
+        total = total + x.sum(0)
+        sq = sq + (x * x).sum(0)
+        n += x.shape[0]
+        peak = max(peak, float(np.abs(x).max()))
+    mean = np.asarray(total) / max(n, 1)
+    std = np.sqrt(np.maximum(np.asarray(sq) / max(n, 1) - mean * mean, 0.0))
+    return {"instances": n, "mean": mean.tolist(), "std": std.tolist(), "max_abs": peak}
+
+
+def implausible(
+    features: Mapping[str, Sequence[np.ndarray]], names: Sequence[str], stats: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """Lines naming the videos whose features lie absurdly far outside the training features (``stats``)."""
+    out = []
+    for key, arrays in features.items():
+        if key not in stats:
+            continue
+        limit = ABSURD_FACTOR * max(float(stats[key]["max_abs"]), 1e-6)
+        for name, a in zip(names, arrays):
+            peak = float(np.abs(a).max())
+            if peak > limit:
+                i, c = np.unravel_index(int(np.abs(a).argmax()), a.shape)
+                out.append(
+                    f"{name}: input {key!r} holds {float(a[i, c]):.4g} (instance {i}, channel {c}); training "
+                    f"features never exceeded {float(stats[key]['max_abs']):.4g} in magnitude"
+                )
+    return out
+
+
+def check_plausible(
+    features: Mapping[str, Sequence[np.ndarray]],
+    names: Sequence[str],
+    stats: Mapping[str, Mapping[str, Any]] | None,
+    where: str,
+    accept: bool = False,
+) -> list[str]:
+    """Refuse to score videos whose features lie more than ``ABSURD_FACTOR`` times beyond the training features'
+    largest magnitude (a corrupt file, another backbone); with ``accept``, return the lines instead."""
+    lines = implausible(features, names, stats or {})
+    if lines and not accept:
+        shown = "\n  ".join(lines[:10]) + (f"\n  ... ({len(lines) - 10} more)" if len(lines) > 10 else "")
+        raise FeatureError(
+            f"{len(lines)} video(s) of {where} have features more than {ABSURD_FACTOR:g}x beyond anything in the "
+            f"training features, so any score for them would be noise:\n  {shown}\nCheck those files (re-extract "
+            "them), or pass --accept-mismatch to score them anyway (the result then says so)."
+        )
+    return [f"implausible features accepted: {line}" for line in lines]
 
 
 def carve_validation(train: Split, fraction: float, seed: int) -> tuple[Split, Split | None]:

@@ -4,9 +4,18 @@
 ``VideoError`` naming the file). ``frames()`` yields every ``DecodedFrame`` once, in order; a frame
 becomes RGB ``uint8 [h, w, 3]`` through ``frame.rgb(size)``, which FFmpeg's scaler converts and
 resizes in one pass (no full-resolution RGB array when a smaller one is wanted). ``iter_frames(fps)``
-yields ``Frame``s resampled to ``fps`` by their timestamps. A file cut short is an error, whether
-its header counts its frames (MP4) or only states its duration (MKV, WebM). Each iteration opens its
-own container and closes it when it ends, fails, is closed or is garbage-collected.
+yields ``Frame``s resampled to ``fps`` by their timestamps. Each iteration opens its own container
+and closes it when it ends, fails, is closed or is garbage-collected.
+
+What changes the meaning of the frames is honoured or named, never ignored:
+
+* a display rotation (a phone's portrait video stored sideways) is applied: ``size`` and every
+  ``rgb()`` are the picture as it is meant to be seen;
+* a decode error mid-file is a ``VideoError``; a file cut short (fewer frames than its header
+  counts, or fewer seconds than its container states) is one when more than ``max_missing`` of
+  them are missing (``missing`` tells how many were, after a full pass);
+* a variable frame rate is detected (``variable_rate``) so that readers which need evenly spaced
+  frames can refuse it; samplers that resample by timestamps honour it.
 """
 
 from __future__ import annotations
@@ -27,8 +36,12 @@ from ..errors import DataError
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 # A frame counts for target time t when it lies at most this far before it (float rounding of pts).
 _TIME_EPS = 1e-4
-# A stream that decodes less than this share of the frames (or seconds) its header promises was cut short.
-_MIN_DECODED_SHARE = 0.9
+# The share of the frames (or seconds) a header promises that may fail to decode (extract.max_missing_frames).
+MAX_MISSING = 0.02
+# Above this share of missing frames a video is noted (warned about) even when it passes.
+WARN_MISSING = 0.01
+# A frame interval this far from the stream's nominal one (as a share of it) marks a variable frame rate.
+_VFR_SLACK = 0.5
 
 
 class VideoError(DataError):
@@ -78,15 +91,20 @@ class DecodedFrame:
     """One decoded frame: ``index`` in the stream, ``time`` in seconds, and ``rgb(size)`` on demand.
 
     ``rgb()`` is the frame at its own size; ``rgb((h, w))`` is converted and resized by FFmpeg in one
-    pass (bilinear, area-weighted when shrinking). Results are cached per size, so inputs that want the
-    same size share one conversion.
+    pass (bilinear, area-weighted when shrinking). Both are the picture as it is displayed: a stream
+    with a display rotation is resized in its stored orientation and turned (``quarter_turns``
+    counter-clockwise). Results are cached per size, so inputs that want the same size share one
+    conversion.
     """
 
-    __slots__ = ("_cache", "_frame", "_reformatters", "index", "time")
+    __slots__ = ("_cache", "_frame", "_reformatters", "index", "quarter_turns", "time")
 
-    def __init__(self, index: int, time: float, frame: Any, reformatters: dict[Any, VideoReformatter]) -> None:
+    def __init__(
+        self, index: int, time: float, frame: Any, reformatters: dict[Any, VideoReformatter], quarter_turns: int = 0
+    ) -> None:
         self.index, self.time = index, time
         self._frame, self._reformatters = frame, reformatters
+        self.quarter_turns = quarter_turns
         self._cache: dict[tuple[int, int] | None, np.ndarray] = {}
 
     def rgb(self, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -96,10 +114,26 @@ class DecodedFrame:
             if size is None:
                 out = reformatter.reformat(self._frame, format="rgb24")
             else:
-                h, w = size
+                h, w = size if self.quarter_turns % 2 == 0 else size[::-1]  # stored orientation
                 out = reformatter.reformat(self._frame, width=w, height=h, format="rgb24")
-            self._cache[size] = out.to_ndarray()
+            image = out.to_ndarray()
+            if self.quarter_turns:
+                image = np.ascontiguousarray(np.rot90(image, self.quarter_turns))
+            self._cache[size] = image
         return self._cache[size]
+
+
+def quarter_turns(rotation: float | None) -> int:
+    """Counter-clockwise quarter turns for a display rotation in degrees (PyAV's ``VideoFrame.rotation``).
+
+    Only multiples of 90 degrees are pictures turned on their side; anything else cannot be shown
+    in a rectangle without resampling, and is refused by the reader.
+    """
+    degrees = float(rotation or 0.0) % 360.0
+    turns = round(degrees / 90.0)
+    if abs(degrees - 90.0 * turns) > 1.0:
+        raise ValueError(f"display rotation {rotation} degrees is not a multiple of 90")
+    return turns % 4
 
 
 class VideoReader:
@@ -110,9 +144,10 @@ class VideoReader:
     ...         frame.image.shape                             # (H, W, 3) uint8 RGB
     """
 
-    def __init__(self, path: str | os.PathLike, threads: int = 0) -> None:
+    def __init__(self, path: str | os.PathLike, threads: int = 0, max_missing: float = MAX_MISSING) -> None:
         self.path = Path(path)
         self.threads = int(threads)  # decoding threads; 0 lets FFmpeg choose
+        self.max_missing = float(max_missing)
         self._live: set[Any] = set()  # containers of iterations still running
         container = self._open()
         try:
@@ -121,14 +156,46 @@ class VideoReader:
             self.fps = float(rate) if rate else 0.0
             if not self.fps > 0:
                 raise VideoError(f"{self.path}: the video stream has no frame rate")
-            self.size = (int(stream.codec_context.height), int(stream.codec_context.width))
-            if min(self.size) <= 0:
-                raise VideoError(f"{self.path}: the video stream has no frame size (got H, W = {self.size})")
+            stored = (int(stream.codec_context.height), int(stream.codec_context.width))
+            if min(stored) <= 0:
+                raise VideoError(f"{self.path}: the video stream has no frame size (got H, W = {stored})")
+            self.rotation = self._first_rotation(container, stream)
+            try:
+                self.quarter_turns = quarter_turns(self.rotation)
+            except ValueError as e:
+                raise VideoError(f"{self.path}: {e}; it cannot be shown upright without resampling") from None
+            self.size = stored if self.quarter_turns % 2 == 0 else stored[::-1]  # as displayed
             self.duration = _duration(container, stream, self.fps)
             self._header_frames = int(stream.frames or 0)
             self.num_frames = self._header_frames or max(1, round(self.duration * self.fps))
         finally:
             container.close()
+        # Known after one full pass of frames(): frames decoded, the share missing, irregular intervals.
+        self.decoded: int | None = None
+        self.missing: float | None = None
+        self.variable_rate = False
+
+    def _first_rotation(self, container: Any, stream: Any) -> float:
+        """The display rotation of the stream (degrees counter-clockwise), read from its first frame."""
+        try:
+            for frame in container.decode(stream):
+                return float(frame.rotation or 0.0)
+        except av.FFmpegError as e:
+            raise VideoError(f"{self.path}: its first frame cannot be decoded: {e}") from e
+        raise VideoError(f"{self.path}: the video stream holds no frame")
+
+    def facts(self) -> dict[str, Any]:
+        """What the manifest records of the source: rate, size, duration, rotation, frames, missing share."""
+        return {
+            "fps": round(self.fps, 4),
+            "size": list(self.size),
+            "duration": round(self.duration, 3),
+            "rotation": self.rotation,
+            "frames_expected": self.num_frames,
+            "frames_decoded": self.decoded,
+            "missing": None if self.missing is None else round(self.missing, 4),
+            "variable_rate": self.variable_rate,
+        }
 
     # -- opening and closing ------------------------------------------------------------------
     def _open(self) -> Any:
@@ -178,6 +245,7 @@ class VideoReader:
         container = self._open()
         self._live.add(container)
         decoded, t = 0, 0.0
+        rate = RateWatch(self.fps)
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -203,25 +271,45 @@ class VideoReader:
                         start = float(frame.time)
                     t = float(frame.time) - start
                 index, decoded = decoded, decoded + 1
-                yield DecodedFrame(index, t, frame, reformatters)
-            self._check_complete(decoded, t)
+                self.variable_rate |= rate.irregular(t)
+                yield DecodedFrame(index, t, frame, reformatters, self.quarter_turns)
+            self.decoded = decoded
+            if self._header_frames:
+                self.missing = check_complete(self.path, decoded, self._header_frames, "frames", self.max_missing)
+            else:  # MKV, WebM: the container states a duration, not a frame count
+                covered = t + 1.0 / self.fps if decoded else 0.0
+                self.missing = check_complete(self.path, covered, self.duration, "seconds", self.max_missing)
         finally:
             self._live.discard(container)
             container.close()
 
-    def _check_complete(self, decoded: int, last_time: float) -> None:
-        """A file cut short: fewer frames than its header counts, or fewer seconds than its container states."""
-        if self._header_frames and decoded < _MIN_DECODED_SHARE * self._header_frames:
-            raise VideoError(
-                f"{self.path}: decoded only {decoded} of the {self._header_frames} frames its header "
-                "promises; the file is truncated or corrupt"
-            )
-        covered = last_time + 1.0 / self.fps if decoded else 0.0
-        if not self._header_frames and self.duration > 0 and covered < _MIN_DECODED_SHARE * self.duration:
-            raise VideoError(
-                f"{self.path}: decoded only {covered:.2f} s of the {self.duration:.2f} s its container states "
-                f"({decoded} frames); the file is truncated or corrupt"
-            )
+
+class RateWatch:
+    """Tells, frame by frame, whether the interval since the previous frame is far from the nominal one."""
+
+    def __init__(self, fps: float) -> None:
+        self.step, self.last = 1.0 / fps, None
+
+    def irregular(self, t: float) -> bool:
+        last, self.last = self.last, t
+        return last is not None and abs((t - last) - self.step) > _VFR_SLACK * self.step
+
+
+def check_complete(path: Path, got: float, promised: float, unit: str, max_missing: float) -> float:
+    """The share of ``promised`` frames (or seconds) that did not decode; above ``max_missing`` an error."""
+    if not promised > 0:
+        return 0.0
+    missing = max(0.0, 1.0 - got / promised)
+    if missing > max_missing:
+        if unit == "frames":
+            what = f"{got:.0f} of the {promised:.0f} frames its header promises"
+        else:
+            what = f"{got:.2f} s of the {promised:.2f} s its container states"
+        raise VideoError(
+            f"{path}: decoded only {what} ({missing:.1%} missing, more than the {max_missing:.1%} "
+            "extract.max_missing_frames allows); the file is truncated or corrupt"
+        )
+    return missing
 
 
 def _duration(container: Any, stream: Any, fps: float) -> float:

@@ -9,6 +9,7 @@
       prefetch: 2          # batches each worker prepares ahead
       channels_last: true  # backbones in channels-last memory order: 1.3-1.7x faster convolutions on a CPU
       amp: null            # null | bf16 | fp16: backbones under autocast (fp16 on CUDA only)
+      max_missing_frames: 0.02   # share of a video's promised frames that may fail to decode (above 1%: a warning)
       decoder: {type: pyav}                  # or {type: torchcodec, device: cuda} (NVDEC), if installed
       inputs:              # one entry per model input; its features go to <out>/<input>/<video>.npy
         dynamic: {sampler: {type: clips, length: 16, fps: 5.0}, backbone: {type: "ptv:i3d_r50"}}
@@ -35,6 +36,7 @@ TOP_KEYS = {
     "prefetch": 2,
     "channels_last": True,
     "amp": None,
+    "max_missing_frames": 0.02,
     "decoder": None,
     "inputs": None,
 }
@@ -43,6 +45,11 @@ REQUIRED_INPUT_KEYS = ("sampler", "backbone")
 # Keys that change only the speed, not the features: a resumed run may change them.
 # channels_last changes features only by float rounding (about 1e-6): a different order of the same sums.
 SPEED_KEYS = ("batch_size", "workers", "prefetch", "channels_last")
+# Keys that decide which videos pass, not what the features of a video are.
+POLICY_KEYS = ("max_missing_frames",)
+NOT_FEATURES = (*SPEED_KEYS, *POLICY_KEYS)
+# Decoder settings that change only its speed.
+DECODER_SPEED_KEYS = ("threads", "chunk")
 AMP = (None, "bf16", "fp16")
 DEFAULT_DECODER = {"type": "pyav"}
 # Bump when the same section would give other features (how frames are decoded, resized, cropped):
@@ -77,9 +84,16 @@ def resolve_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
         raise ConfigError(f"extract.channels_last must be true or false, got {out['channels_last']!r}")
     workers = out["workers"]
     if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
-        raise ConfigError(f"extract.workers must be 'auto' or an integer >= 0 (0: decode in this process), got {workers!r}")
+        raise ConfigError(
+            f"extract.workers must be 'auto' or an integer >= 0 (0: decode in this process), got {workers!r}"
+        )
     if out["amp"] not in AMP:
         raise ConfigError(f"extract.amp must be one of null, bf16, fp16, got {out['amp']!r}")
+    share = out["max_missing_frames"]
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < 1:
+        raise ConfigError(
+            f"extract.max_missing_frames is the share of a video's frames that may be missing, in [0, 1), got {share!r}"
+        )
     decoder = out["decoder"] if out["decoder"] is not None else dict(DEFAULT_DECODER)
     if not (isinstance(decoder, Mapping) and "type" in decoder):
         raise ConfigError(f"extract.decoder must be a mapping with a 'type' (pyav, torchcodec), got {decoder!r}")
@@ -123,11 +137,31 @@ def _check_keys(cfg: Mapping[str, Any], known: Mapping[str, Any], where: str) ->
         raise ConfigError(f"{where}: unknown key(s) {unknown}.{hints} It accepts: {', '.join(known)}.")
 
 
+def input_fingerprint(config: Mapping[str, Any], name: str, version: int = EXTRACTOR_VERSION) -> dict[str, Any]:
+    """What decides the features of input ``name`` of a resolved section: everything a feature folder's
+    consumers compare (the extractor's version, seed, autocast, decoder and the input's own entry)."""
+    decoder = {k: v for k, v in (config.get("decoder") or DEFAULT_DECODER).items() if k not in DECODER_SPEED_KEYS}
+    return {
+        "extractor_version": version,
+        "seed": config.get("seed"),
+        "amp": config.get("amp"),
+        "decoder": decoder,
+        "input": dict((config.get("inputs") or {})[name]),
+    }
+
+
+def section_digest(config: Mapping[str, Any], version: int = EXTRACTOR_VERSION) -> str:
+    """A short name for what a resolved section makes (speed and policy keys left out): equal sections, equal digest."""
+    from registry.provenance import digest
+
+    return digest({name: input_fingerprint(config, name, version) for name in config.get("inputs") or {}})
+
+
 def config_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "extract") -> list[str]:
     """Dotted keys whose values differ between two resolved sections (speed-only keys ignored)."""
     diffs: list[str] = []
     for key in sorted(set(old) | set(new), key=str):
-        if prefix == "extract" and key in SPEED_KEYS:
+        if prefix == "extract" and key in NOT_FEATURES:
             continue
         a, b = old.get(key), new.get(key)
         if isinstance(a, Mapping) and isinstance(b, Mapping):

@@ -28,15 +28,19 @@ if TYPE_CHECKING:
 class VideoStream(IterableDataset):
     """The messages of preparing ``videos`` (all of them, or this worker's share)."""
 
-    def __init__(self, videos: list[Path], plans: list[Plan], decoder: Decoder, batch_size: int) -> None:
+    def __init__(
+        self, videos: list[Path], plans: list[Plan], decoder: Decoder, batch_size: int, max_missing: float
+    ) -> None:
         super().__init__()
         self.videos, self.plans, self.decoder, self.batch_size = videos, plans, decoder, batch_size
+        self.max_missing = max_missing
 
     def __iter__(self) -> Iterator[Message]:
         info = get_worker_info()
         start, step = (info.id, info.num_workers) if info is not None else (0, 1)
         for index in range(start, len(self.videos), step):
-            yield from prepare_video(index, self.videos[index], self.plans, self.decoder, self.batch_size)
+            video = self.videos[index]
+            yield from prepare_video(index, video, self.plans, self.decoder, self.batch_size, self.max_missing)
 
 
 def _init_worker(worker_id: int) -> None:

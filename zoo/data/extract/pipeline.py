@@ -119,6 +119,8 @@ class VideoResult:
     frames: int = 0  # source frames decoded (once, for every input)
     crops: dict[str, dict[str, int]] = field(default_factory=dict)  # cropper frames / fallbacks / kept
     seconds: float = 0.0
+    source: dict[str, Any] = field(default_factory=dict)  # what the decoder learnt of the file (VideoDone.source)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -189,7 +191,7 @@ class Extractor:
         gpu = self.device.type == "cuda"
         workers = auto_workers(len(videos), gpu) if self.workers == "auto" else int(self.workers)
         plans = [inp.plan for inp in self.inputs.values()]
-        stream = VideoStream(videos, plans, self.decoder, self.batch_size)
+        stream = VideoStream(videos, plans, self.decoder, self.batch_size, self.config["max_missing_frames"])
         arriving: dict[int, _Assembly] = {}
         due = 0
         for message in messages(stream, workers, self.prefetch, pin_memory=self.device.type == "cuda"):
@@ -210,6 +212,7 @@ class Extractor:
         else:
             result.features = {n: np.concatenate(job.parts[n]) for n in self.inputs}
             result.frames, result.crops = message.frames, message.crops
+            result.source, result.warnings = message.source, message.warnings
         job.parts.clear()
         job.result = result
 

@@ -23,7 +23,7 @@ from torch import Tensor
 from registry import UserError
 
 from ...errors import DataError
-from ..video import Frame, Resampler
+from ..video import MAX_MISSING, WARN_MISSING, Frame, Resampler
 
 if TYPE_CHECKING:
     from ..croppers import Cropper
@@ -73,12 +73,19 @@ class Batch:
 
 @dataclass
 class VideoDone:
-    """Every batch of the video was sent; what it took (decoded frames, instances and crops per input)."""
+    """Every batch of the video was sent; what it took (decoded frames, instances and crops per input).
+
+    ``source``: what the decoder learnt of the file (fps, size, duration, rotation, frames promised
+    and decoded, the share missing, a variable frame rate); ``warnings``: what passed but is worth
+    saying (a few frames missing).
+    """
 
     video: int
     frames: int
     instances: dict[str, int]
     crops: dict[str, dict[str, int]] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -97,6 +104,7 @@ class _InputRun:
 
     def __init__(self, plan: Plan, video: Any, batch_size: int) -> None:
         self.plan, self.batch_size = plan, batch_size
+        check_rate(plan, video)
         self.keep = Resampler(plan.sampler.fps)
         self.sampling = plan.sampler.start(video.num_frames)
         self.size = plan.frame_size(*video.size)
@@ -135,14 +143,44 @@ class _InputRun:
         return {k: v - self.crops_before[k] for k, v in self.plan.cropper.stats.items()}
 
 
-def prepare_video(index: int, path: Path, plans: list[Plan], decoder: Decoder, batch_size: int) -> Iterator[Message]:
+# A video slower than a sampler's rate by more than this share cannot give that rate's frames.
+_RATE_SLACK = 0.01
+
+
+def check_rate(plan: Plan, video: Any) -> None:
+    """A sampler that reads ``fps`` frames a second needs a video that has them; one that reads every frame
+    (``fps`` None) takes the video's own rate, which must then be regular."""
+    want = plan.sampler.fps
+    if want is not None and video.fps < want * (1 - _RATE_SLACK):
+        raise ExtractError(
+            f"{video.path}: the video has {video.fps:g} frames per second, but input {plan.name!r} samples "
+            f"{want:g} per second ({plan.sampler!r}); its instances would span {want / video.fps:.2f}x the "
+            "time they stand for. Lower the sampler's fps to at most the video's, or re-encode the video."
+        )
+
+
+def _check_regular(video: Any, plans: list[Plan]) -> None:
+    every = [p.name for p in plans if p.sampler.fps is None]
+    if video.variable_rate and every:
+        raise ExtractError(
+            f"{video.path}: the video has a variable frame rate (frame intervals far from 1/{video.fps:g} s), and "
+            f"input(s) {every} read every frame (sampler fps null), so their instances would not be evenly spaced "
+            "in time. Give those samplers an fps (frames are then picked by their timestamps), or re-encode the "
+            "video at a constant rate."
+        )
+
+
+def prepare_video(
+    index: int, path: Path, plans: list[Plan], decoder: Decoder, batch_size: int, max_missing: float = MAX_MISSING
+) -> Iterator[Message]:
     """Decode ``path`` once and send every input's batches, then ``VideoDone`` (or ``VideoFailed``)."""
     try:
-        video = decoder.open(path)
+        video = decoder.open(path, max_missing=max_missing)
         runs = [_InputRun(plan, video, batch_size) for plan in plans]
         decoded = 0
         for frame in video.frames():
             decoded += 1
+            _check_regular(video, plans)
             for run in runs:
                 if not run.sampling.done:
                     yield from (Batch(index, run.plan.name, b) for b in run.push(frame))
@@ -158,7 +196,14 @@ def prepare_video(index: int, path: Path, plans: list[Plan], decoder: Decoder, b
                     "(a clip sampler can pad a short video with pad_last: true)"
                 )
         crops = {run.plan.name: c for run in runs if (c := run.crops()) is not None}
-        yield VideoDone(index, decoded, {run.plan.name: run.instances for run in runs}, crops)
+        source = video.facts()
+        warnings = []
+        if (source.get("missing") or 0) > WARN_MISSING:
+            warnings.append(
+                f"{path}: {source['missing']:.1%} of its frames are missing ({source['frames_decoded']} of "
+                f"{source['frames_expected']} decoded), within extract.max_missing_frames={max_missing:g}"
+            )
+        yield VideoDone(index, decoded, {run.plan.name: run.instances for run in runs}, crops, source, warnings)
     except (UserError, OSError, av.FFmpegError) as e:  # this video fails; the next one may be fine
         message = str(e) if str(path) in str(e) else f"{path}: {type(e).__name__}: {e}"
         yield VideoFailed(index, message)

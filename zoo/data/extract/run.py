@@ -1,8 +1,9 @@
 """``extract_features``: a folder of videos -> ``<out>/<input>/<video>.npy`` for every input, resumable.
 
-A video is finished when every input's file exists and the rank's log records the video's identity
-(its size and a hash of its first and last 64 KiB) as it is now: a rerun skips finished videos and
-extracts again any video that changed since (or that no log vouches for). Files are written
+A video is finished when every input's file exists and the rank's log records, for this extract
+section, the video's identity (its size and a hash of its first and last 64 KiB) as it is now and
+the SHA-256 of each file as written: a rerun skips finished videos and extracts again any video
+that changed since, any file that was replaced, and any file that no log vouches for. Files are written
 atomically (``registry.write_atomic``), so an interrupted run leaves no half-written ``.npy`` under
 a final name; a full disk stops the run (exit code 4) and keeps every finished file.
 ``rank``/``world`` take every world-th video (sorted by name) so ``torchrun --nproc_per_node=N``
@@ -22,13 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from registry import ConfigError, MissingFileError, write_atomic
+from registry import ConfigError, MissingFileError, make_folder, write_atomic
+from registry.provenance import file_digest
 
 from ...errors import DataError
 from ...progress import progress as progress_bar
 from ..video import VIDEO_SUFFIXES
-from .config import resolve_config
-from .manifest import RankLog, check_manifest, read_manifest, remove_stale_rank_logs, write_manifest
+from .claim import Claim, folder_lock
+from .config import resolve_config, section_digest
+from .manifest import RankLog, describe_inputs, open_folder, read_manifest, remove_stale_rank_logs
 from .pipeline import Extractor, VideoResult
 
 _ENDS = 1 << 16  # bytes hashed at each end of a video: enough to tell a re-rendered or re-encoded file
@@ -48,6 +51,7 @@ class ExtractReport:
     crops: dict[str, dict[str, int]] = field(default_factory=dict)  # input -> cropper counts, summed
     croppers: dict[str, str] = field(default_factory=dict)  # input -> the cropper's fallback summary
     inputs: dict[str, str] = field(default_factory=dict)  # input -> "2048-d ptv:x3d_xs"
+    warnings: list[str] = field(default_factory=list)  # videos that passed with something worth saying
 
     @property
     def ok(self) -> bool:
@@ -69,6 +73,9 @@ class ExtractReport:
         for name in self.inputs:
             line = f"  {name}: {self.instances.get(name, 0)} instances, {self.inputs[name]}"
             lines.append(line + (f"; {self.croppers[name]}" if name in self.croppers else ""))
+        if self.warnings:
+            lines.append(f"warnings ({len(self.warnings)}):")
+            lines += [f"  {w}" for w in self.warnings]
         if self.failed:
             lines.append(f"failed ({len(self.failed)}):")
             lines += [f"  {name}: {reason}" for name, reason in self.failed.items()]
@@ -121,19 +128,30 @@ def video_identity(path: Path) -> dict[str, Any]:
     return {"bytes": size, "sha1_ends": digest.hexdigest()}
 
 
-def save_npy(path: Path, array: np.ndarray) -> None:
-    """``array`` as float32 ``.npy`` at ``path``, atomically (a full disk is a ``DiskFullError``)."""
+def save_npy(path: Path, array: np.ndarray) -> str:
+    """``array`` as float32 ``.npy`` at ``path``, atomically; returns the SHA-256 of the bytes written."""
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
-    write_atomic(path, buf.getvalue())
+    data = buf.getvalue()
+    write_atomic(path, data)
+    return hashlib.sha256(data).hexdigest()
 
 
-def _finished(path: Path, out: Path, names: Sequence[str], records: Mapping[str, Any]) -> bool | None:
-    """True: extracted from this very file; False: files exist but no record vouches for this file; None: none."""
-    if not all(feature_path(out, n, path.stem).exists() for n in names):
+def _finished(path: Path, out: Path, names: Sequence[str], records: Mapping[str, Any], section: str) -> bool | None:
+    """True: extracted from this very file with this section, files as written; False: files exist but no record
+    vouches for them; None: no files."""
+    files = [feature_path(out, n, path.stem) for n in names]
+    if not all(f.exists() for f in files):
         return None
     record = records.get(path.stem) or {}
-    return record.get("status") == "done" and record.get("video") == video_identity(path)
+    if (
+        record.get("status") != "done"
+        or record.get("section") != section
+        or record.get("video") != video_identity(path)
+    ):
+        return False
+    written = record.get("files") or {}
+    return all(written.get(n) == file_digest(f) for n, f in zip(names, files))
 
 
 def extract_features(
@@ -149,53 +167,75 @@ def extract_features(
     """Extract every input's features of ``videos`` (a folder, a file or a list) into ``out``; see the module doc.
 
     A video that cannot be decoded or gives no instances is listed in ``report.failed`` and the run
-    goes on; finished videos are skipped unless ``overwrite`` (which also replaces a manifest made
-    with another ``extract`` section, instead of refusing).
+    goes on; finished videos are skipped unless ``overwrite`` (which also replaces a folder made
+    with another ``extract`` section, removing its files, instead of refusing). While it runs the
+    folder is claimed: another job that tries to write into it is refused, naming this one.
     """
     start = time.perf_counter()
     out = Path(out)
     config = resolve_config(extract_cfg)
     mine = shard(list_videos(videos), rank, world)
-    check_manifest(out, config, overwrite)  # before building backbones: a refusal comes at once
+    claim = Claim(out, rank, section_digest(config))
+    with folder_lock(out):  # before building backbones: a refusal comes at once
+        claim.refuse_others()
+        open_folder(out, config, overwrite, world)
+        if overwrite and rank == 0:
+            remove_stale_rank_logs(out, world)
+        claim.hold()
+    with claim:
+        report = _extract(config, mine, out, device, rank, world, progress, overwrite)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _extract(
+    config: dict[str, Any],
+    mine: list[Path],
+    out: Path,
+    device: str,
+    rank: int,
+    world: int,
+    progress: bool,
+    overwrite: bool,
+) -> ExtractReport:
+    section = section_digest(config)
     records = {} if overwrite else read_manifest(out)["videos"]  # every rank's log: the shards may have moved
     log = RankLog(out, rank, world, fresh=overwrite)
     names = list(config["inputs"])
     report = ExtractReport(instances=dict.fromkeys(names, 0))
     todo = []
     for path in mine:
-        finished = None if overwrite else _finished(path, out, names, records)
+        finished = None if overwrite else _finished(path, out, names, records, section)
         if finished:
             report.skipped.append(path.stem)
         else:
             todo.append(path)
             if finished is False:
                 report.changed.append(path.stem)
-    if not todo and (out / "extract.json").exists():
-        report.seconds = time.perf_counter() - start
+    if not todo:
         return report  # nothing to do: no backbone is built
     extractor = Extractor(config, device)
     report.inputs = {n: f"{i.backbone.feature_dim}-d {i.backbone.name}" for n, i in extractor.inputs.items()}
     for name in names:
-        (out / name).mkdir(parents=True, exist_ok=True)
-    if rank == 0:
-        if overwrite:
-            remove_stale_rank_logs(out, world)
-        if overwrite or not (out / "extract.json").exists():
-            write_manifest(out, config, extractor.describe(), world, extractor.version)
+        make_folder(out / name)
+    describe_inputs(out, extractor.describe())
+    tic = time.perf_counter()
     desc = "extract" if world == 1 else f"extract rank {rank}/{world}"
     with progress_bar(len(todo), desc, "video", enabled=progress) as bar:
         for result in extractor.stream(todo):
-            _record(result, out, names, report, log)
+            _record(result, out, names, report, log, section)
             bar.update(1)
-            bar.set_postfix_str(f"{report.frames / max(time.perf_counter() - start, 1e-9):.0f} frames/s")
+            bar.set_postfix_str(f"{report.frames / max(time.perf_counter() - tic, 1e-9):.0f} frames/s")
     for name, inp in extractor.inputs.items():
         if inp.cropper is not None:
-            report.croppers[name] = inp.cropper.summary(report.crops.get(name, {"frames": 0, "fallbacks": 0, "kept": 0}))
-    report.seconds = time.perf_counter() - start
+            counts = report.crops.get(name, {"frames": 0, "fallbacks": 0, "kept": 0})
+            report.croppers[name] = inp.cropper.summary(counts)
     return report
 
 
-def _record(result: VideoResult, out: Path, names: Sequence[str], report: ExtractReport, log: RankLog) -> None:
+def _record(
+    result: VideoResult, out: Path, names: Sequence[str], report: ExtractReport, log: RankLog, section: str
+) -> None:
     """Write one video's files (or note its failure) in the report and the rank's log."""
     if result.error is not None:
         report.failed[result.name] = result.error
@@ -204,8 +244,9 @@ def _record(result: VideoResult, out: Path, names: Sequence[str], report: Extrac
             feature_path(out, name, result.name).unlink(missing_ok=True)
         return
     identity = video_identity(result.path)
+    files = {}
     for name in names:
-        save_npy(feature_path(out, name, result.name), result.features[name])
+        files[name] = save_npy(feature_path(out, name, result.name), result.features[name])
         report.instances[name] += len(result.features[name])
     for name, counts in result.crops.items():
         total = report.crops.setdefault(name, dict.fromkeys(counts, 0))
@@ -213,5 +254,14 @@ def _record(result: VideoResult, out: Path, names: Sequence[str], report: Extrac
             total[k] = total.get(k, 0) + v
     report.frames += result.frames
     report.done.append(result.name)
-    record = {"instances": result.instances, "frames": result.frames, "crops": result.crops}
+    report.warnings += result.warnings
+    record = {
+        "section": section,
+        "instances": result.instances,
+        "frames": result.frames,
+        "source": result.source,
+        "warnings": result.warnings,
+        "crops": result.crops,
+        "files": files,
+    }
     log.done(result.name, {**record, "seconds": result.seconds, "video": identity})
