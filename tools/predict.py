@@ -32,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     parser.add_argument("--json", action="store_true", help="print JSON (scores and instance weights)")
     parser.add_argument("--trust-imports", action="store_true", help="let the checkpoint's recipe import its modules")
+    parser.add_argument(
+        "--accept-mismatch",
+        action="store_true",
+        help="score features that do not match the checkpoint's training features (each score then says so)",
+    )
     return parser
 
 
@@ -39,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_intermixed_args(argv)
 
     def work() -> int:
-        from zoo.engine.predict import judged_near, predict
+        from zoo.engine.predict import predict
 
         done = predict(
             args.checkpoint,
@@ -48,14 +53,20 @@ def main(argv: list[str] | None = None) -> int:
             args.plot_dir or None,
             args.device,
             trust_imports=args.trust_imports,
-            judged=judged_near(args.items),
+            find_judged=True,
+            accept_mismatch=args.accept_mismatch,
         )
         if args.json:
             print(json.dumps([r.to_dict() for r in done.scores], indent=2))
         else:
             for r in done.scores:
                 judged = f"\tjudged {r.judged:.3f}" if r.judged is not None else ""
-                print(f"{r.name}\t{r.score:.3f}{judged}")
+                flag = "\tACCEPTED MISMATCH" if r.accepted else ""
+                print(f"{r.name}\t{r.target or 'score'} {r.score:.3f}{judged}{flag}")
+                for line in r.accepted:
+                    print(f"  accepted: {line}")
+        for line in done.notes:
+            print(f"note: {line}", file=sys.stderr)
         for name, path in done.plots.items():
             print(f"attention timeline of {name}: {path}", file=sys.stderr)
         if done.failed:

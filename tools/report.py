@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of the videos (<name>.mp4), for the thumbnails where the recipe's data set does not know it",
     )
+    parser.add_argument(
+        "--accept-mismatch",
+        action="store_true",
+        help="report a run folder whose files are not of one run (the page lists what was accepted)",
+    )
     return parser
 
 
@@ -39,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     def work() -> None:
         from zoo.engine.report_html import write_report
 
-        print(f"report: {write_report(args.run_dir, args.out, videos=args.videos)}")
+        path = write_report(args.run_dir, args.out, videos=args.videos, accept_mismatch=args.accept_mismatch)
+        print(f"report: {path}")
 
     return run(work)
 

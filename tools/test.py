@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (data preparation)")
     parser.add_argument("--trust-imports", action="store_true", help="let the checkpoint's recipe import its modules")
+    parser.add_argument(
+        "--accept-mismatch",
+        action="store_true",
+        help="score even where the recipe, overrides or features differ from the checkpoint's (the result lists them)",
+    )
     return parser
 
 
@@ -56,15 +61,21 @@ def main(argv: list[str] | None = None) -> int:
             device=args.device,
             progress=not args.no_progress,
             trust_imports=args.trust_imports,
+            accept_mismatch=args.accept_mismatch,
         )
         if args.json:
             print(json.dumps(result, indent=2))
             return
+        accepted = " [ACCEPTED MISMATCH: not the checkpoint's own result; see below]" if result["accepted"] else ""
         print(
-            f"{result['checkpoint']} (epoch {result['epoch']}) on {result['videos']} {result['split']} videos: "
-            f"Spearman {format_metric(result, 'spearman')}, relative L2 {format_metric(result, 'relative_l2', 2)}, "
-            f"MSE {format_metric(result, 'mse')}"
+            f"{result['checkpoint']} (epoch {result['epoch']}) on {result['videos']} {result['split']} videos "
+            f"({result['target']} scores): Spearman {format_metric(result, 'spearman')}, "
+            f"relative L2 {format_metric(result, 'relative_l2', 2)}, MSE {format_metric(result, 'mse')}{accepted}"
         )
+        for line in result["accepted"]:
+            print(f"  accepted: {line}")
+        for line in result["notes"]:
+            print(f"  note: {line}")
 
     return run(work)
 

@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--per-class", action="store_true", help="one model per class listed in eval.per_class")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--accept-mismatch",
+        action="store_true",
+        help="train on features the recipe's extract section did not make (results and checkpoints say so)",
+    )
     return parser
 
 
@@ -50,10 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         import zoo
 
         progress = False if args.no_progress else None
+        accept = args.accept_mismatch
         if args.per_class:
-            zoo.engine.train_per_class(args.recipe, args.overrides, progress=progress)
+            zoo.engine.train_per_class(args.recipe, args.overrides, progress=progress, accept_mismatch=accept)
         else:
-            zoo.engine.train(args.recipe, args.overrides, resume=args.resume, progress=progress)
+            zoo.engine.train(args.recipe, args.overrides, resume=args.resume, progress=progress, accept_mismatch=accept)
 
     return run(work)
 

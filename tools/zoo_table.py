@@ -5,8 +5,11 @@
     python tools/zoo_table.py --data /data/rg_features          # an RG-format feature folder
 
 Same data, splits, features, seeds and epoch budget for all; each recipe keeps its own model,
-loss and optimiser. Finished (recipe, seed) cells are kept under runs/zoo_table and reused when
-the resolved recipe is unchanged, so an interrupted table resumes.
+loss and optimiser. Finished (recipe, seed) cells are kept under runs/zoo_table and reused only
+while the resolved recipe, the data's fingerprint and the code are unchanged, so an interrupted
+table resumes. A run on some recipes updates their rows of --out and keeps the others (the record
+beside it, RESULTS.json, says what made each); a table of another protocol (data, seeds, epochs)
+is refused unless --replace.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout: tools/ and its helpers
@@ -29,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recipes", default="*", help="fnmatch pattern over recipe names")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds; each recipe trains once per seed")
     parser.add_argument("--epochs", type=int, default=100, help="epoch budget for every recipe")
-    parser.add_argument("--out", default="docs/RESULTS.md", help="the Markdown table to write")
+    parser.add_argument("--out", default="docs/RESULTS.md", help="the Markdown table to write (or update)")
+    parser.add_argument(
+        "--replace", action="store_true", help="write a new table, dropping the rows and notes --out holds"
+    )
     return parser
 
 
@@ -46,14 +51,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def work() -> None:
         import zoo  # noqa: F401  (registers the components)
-        from registry import write_atomic
-        from zoo.engine.zoo_table import markdown, run_zoo_table
+        from zoo.engine.zoo_table import run_zoo_table
 
-        tic = time.time()
-        rows, proto = run_zoo_table(args.recipes, args.data, seeds, args.epochs)
-        text = markdown(rows, command.strip(), proto.description, seeds, args.epochs, time.time() - tic)
-        write_atomic(Path(args.out), text)
-        print(f"wrote {args.out}")
+        out = Path(args.out)
+        rows, _ = run_zoo_table(
+            args.recipes, args.data, seeds, args.epochs, table=out, replace=args.replace, command=command.strip()
+        )
+        print(f"wrote {out} and {out.with_suffix('.json')} ({len(rows)} row(s) of this run)")
 
     return run(work)
 

@@ -10,6 +10,8 @@ from torch import Tensor, nn
 
 from registry import ConfigError
 
+from .errors import DataError
+
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "elu": nn.ELU, "tanh": nn.Tanh, "silu": nn.SiLU, "none": nn.Identity}
 
 
@@ -44,6 +46,14 @@ class MaskedBatchNorm(nn.BatchNorm1d):
     """
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:  # type: ignore[override]
+        if self.training:
+            rows = int(mask.sum()) if mask is not None else x[..., 0].numel()
+            if rows < 2:  # torch's own error names no component and no remedy
+                raise DataError(
+                    f"a batch norm over instances ({self.num_features} channels) got {rows} value(s) per channel in "
+                    "a training batch (one video with a single instance?): batch statistics of one value are "
+                    "undefined. Train with a larger train.batch_size, on longer videos, or with norm: none"
+                )
         if self.training and mask is not None:
             out = x.new_zeros(x.shape)
             out[mask] = super().forward(x[mask])  # only the valid rows [M, C] are normalised

@@ -156,15 +156,20 @@ def test_a_feature_that_overflows_in_the_model_names_the_video(data: Path, train
     test_name = (data / "test.txt").read_text().splitlines()[1].split()[0]
     (root / "dynamic" / f"{test_name}.npy").unlink()
     np.save(root / "dynamic" / f"{test_name}.npy", np.full((6, DIMS["dynamic"]), 3e38, np.float32))  # finite
-    with pytest.raises(zoo.errors.NonFiniteError, match=rf"NaN or inf for 1 video\(s\): {test_name}"):
+    # Far outside the training features: refused before the model runs (test and predict alike) ...
+    with pytest.raises(zoo.data.features.FeatureError, match=rf"{test_name}: input 'dynamic' holds 3e\+38"):
         zoo.engine.test_checkpoint(trained, overrides=[f"data.root={root}"], progress=False)
     assert predict_tool(["--checkpoint", str(trained), "--feature-root", str(root), test_name, "--plot-dir", ""]) == 1
+    # ... and, accepted, the overflow inside the model still names the video instead of printing nan.
+    with pytest.raises(zoo.errors.NonFiniteError, match=rf"NaN or inf for 1 video\(s\): {test_name}"):
+        zoo.engine.test_checkpoint(trained, overrides=[f"data.root={root}"], progress=False, accept_mismatch=True)
 
 
 # -- checkpoints: imports, scoring, conversion ------------------------------------------------------
 def test_a_checkpoint_may_not_import_a_module_nobody_chose(trained: Path, tmp_path: Path) -> None:
     ckpt = load_checkpoint(trained)
     ckpt["recipe"]["imports"] = ["zoo", "aqa_plugin"]
+    ckpt["fingerprint"] = registry.checkpoint.fingerprint(ckpt)  # a crafted file carries a fingerprint that fits
     sent = tmp_path / "sent.pt"
     torch.save(ckpt, sent)
     (tmp_path / "aqa_plugin.py").write_text("open('ran', 'w').write('code from the checkpoint ran')\n")
@@ -193,6 +198,7 @@ def test_predict_and_test_score_as_training_did(data: Path, tmp_path: Path, caps
     ckpt = load_checkpoint(ckpt_path)
     assert ckpt["scoring"]["score_scale"] == 25.0 and ckpt["scoring"]["window"] == {"dynamic": None, "static": None}
     del ckpt["recipe"]["data"]["score_scale"]  # the recipe's own default (1.0) would score 25x too low
+    del ckpt["fingerprint"]  # as a file from before fingerprints (an edited recipe is refused otherwise)
     torch.save(ckpt, tmp_path / "stripped.pt")
     tested = zoo.engine.test_checkpoint(tmp_path / "stripped.pt", progress=False)
     assert tested["spearman"] == pytest.approx(results["selected"]["test_spearman"])

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 import zoo
-from registry import dump_recipe, load_recipe
+from registry import dump_recipe, load_recipe, save_checkpoint
+from registry.provenance import MismatchError
 from tests.engine.helpers import make_feature_set, tiny_overrides
 from tools.report import main as report_tool
 from zoo.data.synthetic import make_synthetic
@@ -23,8 +25,12 @@ from zoo.engine.sections import data_section
 
 SECTIONS = ("run", "curves", "scatter", "classes", "worst", "recipe")
 CLASSES = ("Ball", "Hoop")
-# Samplers only (the features exist already): they give the run its seconds per instance.
-SECONDS = "+extract={inputs: {dynamic: {sampler: {type: clips, length: 8, fps: 10.0}}, static: {sampler: {type: frames, fps: 1.0}}}}"  # noqa: E501
+# How such features would be made from video (they exist already, made by no extraction): the samplers give the
+# run its seconds per instance.
+SECONDS = (
+    "+extract={inputs: {dynamic: {sampler: {type: clips, length: 8, fps: 10.0}, backbone: {type: 'ptv:x3d_xs'}}, "
+    "static: {sampler: {type: frames, fps: 1.0}, backbone: {type: 'timm:resnet18'}}}}"
+)
 BROWSER_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -149,15 +155,16 @@ def test_undefined_numbers_say_why(run: Path, tmp_path: Path) -> None:
     assert len(Page(text).images) == 2 + WORST
 
 
-def test_a_synthetic_runs_videos_are_found_from_its_recipe(run: Path, tmp_path: Path) -> None:
-    """The demo's case: the recipe's data section knows the render folder, and so the videos."""
+def test_a_synthetic_runs_videos_are_found_where_training_recorded_them(run: Path, tmp_path: Path) -> None:
+    """The demo's case: the data section knows the render folder, and training records it in predictions.json."""
     data = {"type": "synthetic", "root": str(tmp_path / "synthetic"), "videos": 2, "size": 64, "duration": 8.0}
     dataset = data_section({"data": data})
     render = make_synthetic(dataset.render_dir(), workers=1, **dataset.render_params())
     copy = tmp_path / "run"
     shutil.copytree(run, copy, ignore=shutil.ignore_patterns("*.pt", "report.html"))
-    (copy / "recipe.yaml").write_text(dump_recipe({**load_recipe(run / "recipe.yaml"), "data": data}))
     predictions = json.loads((copy / "predictions.json").read_text())
+    assert predictions["video_folder"] is None  # a feature data set does not know its videos
+    predictions["video_folder"] = str(dataset.video_folder())
     for i, p in enumerate(predictions["splits"]["test"][:2]):
         p.update(name=f"Synth_{i + 1:03d}", predicted=p["judged"] + 20 - i)  # the two worst-scored videos
     (copy / "predictions.json").write_text(json.dumps(predictions))
@@ -166,6 +173,28 @@ def test_a_synthetic_runs_videos_are_found_from_its_recipe(run: Path, tmp_path: 
     assert f"Synth_001 (video: {render / 'videos' / 'Synth_001.mp4'})" in text
     assert f"Synth_002 (video: {render / 'videos' / 'Synth_002.mp4'})" in text
     assert text.count("no video found") == WORST - 2
+
+
+def test_a_run_folder_whose_files_are_not_of_one_run_is_refused(run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("report.html"))
+    recipe = load_recipe(copy / "recipe.yaml")
+    recipe["model"]["head"]["dropout"] = 0.3
+    (copy / "recipe.yaml").write_text(dump_recipe(recipe))  # a recipe.yaml the run did not train
+    with pytest.raises(MismatchError, match="recipe.yaml is not the recipe the run trained"):
+        write_report(copy)
+    text = write_report(copy, accept_mismatch=True).read_text(encoding="utf-8")
+    assert "Accepted mismatches" in text and "recipe.yaml is not the recipe the run trained" in text
+    # The checkpoint the predictions name must hold the weights that made them.
+    other = tmp_path / "other"
+    shutil.copytree(run, other, ignore=shutil.ignore_patterns("report.html"))
+    predictions = json.loads((other / "predictions.json").read_text())
+    stale = other / predictions["checkpoint"]["file"]
+    ckpt = torch.load(stale, weights_only=True)
+    ckpt["model"] = {k: v + 1 if v.is_floating_point() else v for k, v in ckpt["model"].items()}
+    save_checkpoint(stale, {k: v for k, v in ckpt.items() if k not in ("format", "fingerprint")})
+    with pytest.raises(MismatchError, match=f"{stale.name} does not hold the weights that made predictions.json"):
+        write_report(other)
 
 
 def test_the_tool_refuses_what_is_not_a_finished_run(
@@ -241,3 +270,18 @@ def test_the_page_in_a_browser(browser: tuple[Any, str], report: Path, tmp_path:
     assert any(h.startswith("Worst-scored test videos") for h in headings) and "Per class (test split)" in headings
     assert requests and all(u.startswith(("file:", "data:")) for u in requests), requests
     assert (tmp_path / "report.png").stat().st_size > 50_000
+
+
+def test_a_metrics_file_with_text_where_numbers_belong_is_named(run: Path, tmp_path: Path) -> None:
+    from registry import ConfigError
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("report.html", "curves.png"))
+    rows = (copy / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    cells = rows[2].split(",")
+    cells[header.index("train_loss")] = "oops"
+    rows[2] = ",".join(cells)
+    (copy / "metrics.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(ConfigError, match=r"metrics\.csv:3: column 'train_loss' holds 'oops', not a number"):
+        write_report(copy)

@@ -60,3 +60,55 @@ def test_protocol_adapts_every_recipe(tmp_path: Path) -> None:
     assert rc["model"]["inputs"] == {"dynamic": 12} and rc["train"]["epochs"] == 7 and rc["train"]["seed"] == 3
     assert rc["data"]["root"] == str(data) and rc["eval"]["select"] == "val"
     assert rc["model"]["streams"]["dynamic"]["input_norm"] is True  # one feature preprocessing for all
+
+
+def test_a_table_keeps_what_it_cannot_vouch_for_out_of_its_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    import numpy as np
+
+    import zoo.engine.zoo_table as zoo_table
+
+    data = make_feature_set(tmp_path / "features", n_train=32, n_test=12)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "RESULTS.md"
+
+    def table(recipes: str, *extra: str) -> int:
+        argv = ["--data", str(data), "--recipes", recipes, "--seeds", "0", "--epochs", "1", "--out", str(out)]
+        return table_main([*argv, *extra])
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("trained before the table was checked")
+
+    assert table("actionnet/no_graph") == 0
+    record = json.loads(out.with_suffix(".json").read_text())
+    record["notes"].append("a note someone wrote about this table")
+    out.with_suffix(".json").write_text(json.dumps(record))
+    # A run on another recipe adds its row and keeps the others and the notes.
+    assert table("peers/mean_pool") == 0
+    text = out.read_text()
+    assert "| actionnet/no_graph |" in text and "| peers/mean_pool |" in text
+    assert "a note someone wrote about this table" in text
+    # Another protocol is refused before anything trains, naming what differs.
+    with monkeypatch.context() as m:
+        m.setattr(zoo_table, "Trainer", no_training)
+        capsys.readouterr()
+        assert table("peers/mean_pool", "--epochs", "2") == 2
+        err = capsys.readouterr().err
+        assert "holds rows made under another protocol" in err and "epochs: 1 in the table, 2 this run" in err
+        # Every feature file replaced: other data, so another protocol for the table ...
+        for f in (data / "dynamic").glob("*.npy"):
+            np.save(f, np.load(f)[::-1].copy())
+        assert table("actionnet/no_graph") == 2
+        assert "data: " in capsys.readouterr().err
+    # ... and the kept cell is not reused: the recipe is trained again on the new features.
+    assert table("actionnet/no_graph", "--replace") == 0
+    assert "trained again: the data (features, annotations or splits) changed" in capsys.readouterr().out
+    text = out.read_text()
+    assert "| peers/mean_pool |" not in text and "a note someone wrote" not in text  # a new table
+    # A table without its record (written by hand, or by an older zoo) takes no new rows.
+    out.with_suffix(".json").unlink()
+    assert table("peers/mean_pool") == 2
+    assert "does not say what made its rows" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +82,25 @@ def test_without_seconds_or_weights(render: Path, tmp_path: Path) -> None:
     # A model without instance weights (mean pooling) still gets its picture.
     pooled = VideoScore("Synth_001", 10.0, {"dynamic": None}, {"dynamic": 0.8}, str(video))
     assert plot_attention(pooled, tmp_path / "pooled.png").stat().st_size > 1000
+
+
+def test_a_damaged_render_folder_is_named_and_the_picture_still_drawn(
+    render: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zoo.errors import DataError
+
+    copy = tmp_path / "render"
+    shutil.copytree(render, copy)
+    latents = json.loads((copy / "latents.json").read_text())
+    latents["Synth_001"]["elements"] = {"not": "a list"}  # what no version of the synthetic set writes
+    (copy / "latents.json").write_text(json.dumps(latents))
+    video = copy / "videos" / "Synth_001.mp4"
+    with pytest.raises(DataError, match=r"latents\.json: Synth_001 has no list of elements"):
+        synthetic_elements(video)
+    (copy / "params.json").write_text(json.dumps({"fps": "ten"}))
+    latents["Synth_001"]["elements"] = []
+    (copy / "latents.json").write_text(json.dumps(latents))
+    with pytest.raises(DataError, match=r"params\.json: 'fps' is 'ten', expected a positive number"):
+        synthetic_elements(video)
+    assert plot_attention(scored(video), tmp_path / "drawn.png").is_file()  # the scores are still worth a picture
+    assert "warning: elements not shown" in capsys.readouterr().err

@@ -13,10 +13,15 @@ if TYPE_CHECKING:
 class Hook:
     """Called by the trainer after every epoch: ``hook(trainer, epoch)``.
 
-    Built as ``Hook(**recipe_args)`` from ``train.hooks``. A hook reads the trainer's state
-    (``history``, ``best``, ``epoch``) and may set ``trainer.stop_requested = True`` to end the run
-    after this epoch (the results and checkpoints are written as for a finished run).
+    Built as ``Hook(**recipe_args)`` from ``train.hooks``. ``setup(trainer)`` runs once before the
+    first epoch: a hook that cannot do its job in this run (it watches a split the data does not
+    have) raises a ``ConfigError`` saying so, instead of silently doing nothing. A hook reads the
+    trainer's state (``history``, ``best``, ``epoch``) and may set ``trainer.stop_requested = True``
+    to end the run after this epoch (the results and checkpoints are written as for a finished run).
     """
+
+    def setup(self, trainer: Trainer) -> None:
+        """Check that this hook can work in ``trainer``'s run (default: it always can)."""
 
     def __call__(self, trainer: Trainer, epoch: int) -> None:
         raise NotImplementedError
@@ -35,6 +40,20 @@ class EarlyStopping(Hook):
 
             raise ConfigError(f"early_stopping: patience must be an integer >= 1 (epochs), got {patience!r}")
         self.patience = patience
+
+    def setup(self, trainer: Trainer) -> None:
+        if trainer.select != "val":
+            from registry import ConfigError
+
+            why = (
+                "the data has no validation split (data.val_fraction is 0)"
+                if trainer.data.val is None
+                else ("eval.select is 'last'")
+            )
+            raise ConfigError(
+                f"train.hooks: early_stopping stops when validation Spearman stops improving, but {why}, so it would "
+                "never stop the run. Set data.val_fraction (e.g. 0.2) and eval.select=val, or remove the hook."
+            )
 
     def __call__(self, trainer: Trainer, epoch: int) -> None:
         if trainer.best is not None and epoch - trainer.best["epoch"] >= self.patience:

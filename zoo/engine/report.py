@@ -22,6 +22,7 @@ def results_table(results: Mapping[str, Any]) -> str:
     head = "| selection | epoch | test Spearman | test rel. L2 | test MSE | val Spearman |\n|---|---|---|---|---|---|"
     text = f"{results['recipe']}  ({results.get('run_dir', '')})\n{head}\n" + "\n".join(rows)
     extra = [f"note: {n}" for n in results.get("notes", [])] + [f"warning: {w}" for w in results.get("warnings", [])]
+    extra += [f"ACCEPTED MISMATCH: {a}" for a in results.get("accepted", [])]
     return text + ("\n" + "\n".join(extra) if extra else "")
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from registry import ConfigError, MissingFileError, UserError, write_atomic
+from registry.provenance import check_match
 
 from ..data.video import VIDEO_SUFFIXES
 from .curves import plot_curves, png, pyplot
@@ -64,11 +65,64 @@ def check_run_dir(run_dir: str | Path) -> Path:
     return run
 
 
-def write_report(run_dir: str | Path, out: str | Path | None = None, videos: str | Path | None = None) -> Path:
+def check_run_files(
+    run: Path,
+    results: Mapping[str, Any],
+    predictions: Mapping[str, Any],
+    recipe: Mapping[str, Any] | None,
+    accept: bool,
+) -> list[str]:
+    """The run's files must be of one run: results and predictions made by the same training (recipe, data,
+    code), the recipe.yaml beside them the one trained, and the checkpoint file the predictions name holding
+    the weights that made them. Returns the mismatches accepted (``accept``)."""
+    from registry import load_checkpoint
+
+    from .provenance import short
+
+    made = predictions.get("provenance")
+    if made is None:
+        return ["predictions.json records no provenance (a run from before the zoo recorded it): unchecked"]
+    lines = check_match(
+        made,
+        results.get("provenance"),
+        f"{run}: results.json and predictions.json were not written by the same training",
+        "Report a run folder as training left it",
+        accept,
+        labels=("in predictions.json", "in results.json"),
+    )
+    if recipe is not None:
+        lines += check_match(
+            made.get("recipe"),
+            short(recipe),
+            f"{run}: recipe.yaml is not the recipe the run trained",
+            "Restore the run's recipe.yaml",
+            accept,
+            labels=("trained", "in recipe.yaml"),
+        )
+    checkpoint = predictions.get("checkpoint") or {}
+    path = run / str(checkpoint.get("file", ""))
+    if checkpoint.get("file") and path.is_file():
+        held = (load_checkpoint(path).get("fingerprint") or {}).get("weights")
+        lines += check_match(
+            checkpoint.get("weights"),
+            held,
+            f"{path.name} does not hold the weights that made predictions.json",
+            f"Report a run folder as training left it (was {path.name} replaced?)",
+            accept,
+            labels=("made the predictions", f"in {path.name}"),
+        )
+    return lines
+
+
+def write_report(
+    run_dir: str | Path, out: str | Path | None = None, videos: str | Path | None = None, accept_mismatch: bool = False
+) -> Path:
     """Write the run's report (default ``<run_dir>/report.html``); returns its path.
 
     ``videos``: a folder with ``<name>.mp4`` (or another video suffix) for the thumbnails of the worst
-    videos, where the recipe's data set does not say where its videos are (feature data sets).
+    videos, where the recipe's data set does not say where its videos are (feature data sets). The
+    run's files are checked to be of one run (``check_run_files``); ``accept_mismatch`` reports them
+    anyway and the page says what was accepted.
     """
     run = check_run_dir(run_dir)
     if videos is not None and not Path(videos).is_dir():
@@ -77,6 +131,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, videos: str
     predictions = _read_json(run / "predictions.json")
     recipe_text = (run / "recipe.yaml").read_text(encoding="utf-8") if (run / "recipe.yaml").is_file() else None
     recipe = _read_recipe(run) if recipe_text is not None else None
+    accepted = check_run_files(run, results, predictions, recipe, accept_mismatch)
+    results = {**results, "accepted": [*(results.get("accepted") or []), *accepted]}
     test = list((predictions.get("splits") or {}).get("test") or [])
     title = f"Run report: {results.get('recipe', run.name)}"
     body = [
@@ -144,6 +200,8 @@ def run_section(results: Mapping[str, Any], predictions: Mapping[str, Any]) -> s
         parts += ["<h3>Selections</h3>", _table(head, body, "selections-table", numeric={1, 2, 3, 4, 5})]
     notes = [*(results.get("notes") or []), *([results["note"]] if results.get("note") else [])]
     parts += ["<h3>Notes</h3>", _list(notes, "notes")]
+    if results.get("accepted"):
+        parts += ["<h3>Accepted mismatches</h3>", _list(results["accepted"], "accepted", css="warning")]
     parts += ["<h3>Warnings</h3>", _list(results.get("warnings") or [], "warnings", css="warning")]
     return "\n".join([*parts, "</section>"])
 
@@ -225,9 +283,9 @@ def worst_section(
     ]
     head = ["rank", "video", "class", "judged", "predicted", "predicted − judged"]
     parts.append(_table(head, rows, "worst-table", numeric={0, 3, 4, 5}))
-    folder, where = _video_folder(recipe, videos)
+    folder, where = _video_folder(predictions, videos)
     parts.append(f'<p class="muted">{_e(where)}</p>')
-    seconds = stream_seconds(recipe, (predictions.get("scoring") or {}).get("instance_seconds") or {})
+    seconds = stream_seconds(predictions)
     with tempfile.TemporaryDirectory(prefix="aqa-report-") as tmp:
         for i, p in enumerate(worst):
             source = _find_video(folder, p["name"]) if folder else None
@@ -257,42 +315,25 @@ def recipe_section(text: str | None) -> str:
 
 
 # -- what the run's recipe says -------------------------------------------------------------------
-def stream_seconds(recipe: Mapping[str, Any] | None, instance_seconds: Mapping[str, Any]) -> dict[str, float | None]:
-    """Seconds per instance of each stream: the recorded seconds of the input the stream reads.
-
-    Which input a stream reads is the model's to say, so the model is built (untrained, only modules
-    already imported); a recipe that no longer builds gives no seconds (timelines over instances).
-    """
-    if recipe is None:
-        return {}
-    from registry import build_model
-
-    try:
-        model = build_model(recipe, [], source="the run's recipe.yaml")
-        inputs = model.stream_inputs()
-    except (UserError, ImportError, NotImplementedError):
-        return {}
-    return {s: float(v) if (v := instance_seconds.get(i)) else None for s, i in inputs.items()}
+def stream_seconds(predictions: Mapping[str, Any]) -> dict[str, float | None]:
+    """Seconds per instance of each stream, as training recorded them in predictions.json (``streams``)."""
+    streams = predictions.get("streams") or {}
+    return {s: float(v) if (v := (info or {}).get("seconds_per_instance")) else None for s, info in streams.items()}
 
 
-def _video_folder(recipe: Mapping[str, Any] | None, videos: Path | None) -> tuple[Path | None, str]:
-    """Where the run's videos are, and a sentence saying so (or why there are no thumbnails)."""
+def _video_folder(predictions: Mapping[str, Any], videos: Path | None) -> tuple[Path | None, str]:
+    """Where the run's videos are (given, or as training recorded it), and a sentence saying so."""
     if videos is not None:
         return videos, f"Thumbnails from the videos in {videos} (given)."
-    if recipe is None:
-        return None, "recipe.yaml is missing or does not load: the videos cannot be found, so no thumbnails."
-    from .sections import data_section
-
-    try:
-        folder = data_section(recipe).video_folder()
-    except UserError as e:
-        return None, f"The recipe's data section no longer builds ({e}): no thumbnails."
-    if folder is None:
-        kind = (recipe.get("data") or {}).get("type", "?")
+    if "video_folder" not in predictions:
+        return None, "predictions.json does not record where the videos were (an older run): no thumbnails."
+    recorded = predictions["video_folder"]
+    if recorded is None:
         return None, (
-            f"The data set (data.type {kind}) does not say where its videos are: no thumbnails "
+            "The run's data set does not say where its videos are: no thumbnails "
             "(tools/report.py --videos DIR adds them)."
         )
+    folder = Path(recorded)
     if not folder.is_dir():
         here = "" if folder.is_absolute() else f" (a path relative to {Path.cwd()}, where this report was made)"
         return None, f"The run's videos were in {folder}{here}, which is not there now: no thumbnails."
@@ -348,19 +389,21 @@ def _read_recipe(run: Path) -> dict[str, Any] | None:
 
 
 def _read_metrics(path: Path) -> list[dict[str, float | None]]:
-    """metrics.csv's numeric columns per epoch (an empty cell, e.g. an epoch not evaluated, is None)."""
+    """metrics.csv's numeric columns per epoch; an empty cell (an epoch not evaluated) is None, any other
+    text is an error naming the row and column."""
     rows = []
     with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            rows.append({k: _number(v) for k, v in row.items() if k and not k.endswith("_undefined")})
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            values = {}
+            for key, text in row.items():
+                if not key or key.endswith("_undefined"):
+                    continue
+                try:
+                    values[key] = float(text) if text not in (None, "") else None
+                except ValueError:
+                    raise ConfigError(f"{path}:{line}: column {key!r} holds {text!r}, not a number") from None
+            rows.append(values)
     return [r for r in rows if r.get("epoch") is not None]
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        return float(text) if text not in (None, "") else None
-    except ValueError:
-        return None
 
 
 def _e(value: object) -> str:

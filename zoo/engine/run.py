@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,13 +14,14 @@ from typing import Any
 from registry import ConfigError, apply_overrides, build_model, load_checkpoint, load_recipe, load_state, write_atomic
 from registry.recipe import recipe_name
 
-from ..data.features import Scoring
+from ..data.features import Scoring, check_plausible
 from .distributed import init_process_group, pick_device, shutdown, world_from_env
 from .evaluate import predict_split
+from .provenance import check_against_checkpoint, check_made_by
 from .report import class_table, results_table
 from .rundir import _stamp, check_resumable, create_run_dir, latest_resumable
 from .sections import check_recipe, data_section
-from .trainer import Trainer, build_data
+from .trainer import AMP, Trainer, build_data
 
 
 def python_command() -> str:
@@ -39,6 +41,7 @@ def next_steps(results: Mapping[str, Any]) -> str:
     ckpt = run / ("selected.pt" if results.get("selected") else "last.pt")
     which = "validation-selected" if results.get("selected") else "last epoch"
     py = python_command()
+    q = shlex.quote  # a path with spaces must paste as one argument
     lines = [
         f"run folder: {run}",
         f"  checkpoint ({which}): {ckpt}",
@@ -46,9 +49,9 @@ def next_steps(results: Mapping[str, Any]) -> str:
         f"  curves:     {run / 'curves.png'}",
         f"  recipe:     {run / 'recipe.yaml'}",
         "next:",
-        f"  {py} tools/test.py --checkpoint {ckpt}",
-        f"  {py} tools/predict.py --checkpoint {ckpt} VIDEO.mp4",
-        f"  {py} tools/report.py {run}",
+        f"  {py} tools/test.py --checkpoint {q(str(ckpt))}",
+        f"  {py} tools/predict.py --checkpoint {q(str(ckpt))} VIDEO.mp4",
+        f"  {py} tools/report.py {q(str(run))}",
     ]
     return "\n".join(lines)
 
@@ -58,8 +61,13 @@ def train(
     overrides: Sequence[str] = (),
     resume: bool | str | Path = False,
     progress: bool | None = None,
+    accept_mismatch: bool = False,
 ) -> dict[str, Any]:
-    """Train (or resume) one recipe; returns its results and prints the table on the main rank."""
+    """Train (or resume) one recipe; returns its results and prints the table on the main rank.
+
+    ``accept_mismatch`` trains on features the recipe's extract section did not make (or implausible
+    validation/test features) instead of refusing; the results then list what was accepted.
+    """
     rc = load_recipe(recipe, overrides)
     sections = check_recipe(rc)
     name = recipe_name(recipe)
@@ -71,7 +79,9 @@ def train(
             check_resumable(run_dir)
         else:
             run_dir = create_run_dir(sections.run.out, name, world)
-        trainer = Trainer(rc, run_dir, name=name, resume=bool(resume), world=world, progress=progress)
+        trainer = Trainer(
+            rc, run_dir, name=name, resume=bool(resume), world=world, progress=progress, accept_mismatch=accept_mismatch
+        )
         results = trainer.fit()
         if world.main:
             print(results_table(results))
@@ -97,7 +107,7 @@ def _class_overrides(
 
 
 def train_per_class(
-    recipe: str | Path, overrides: Sequence[str] = (), progress: bool | None = None
+    recipe: str | Path, overrides: Sequence[str] = (), progress: bool | None = None, accept_mismatch: bool = False
 ) -> dict[str, dict[str, Any]]:
     """One model per class (``eval.per_class``: label -> overrides), then the table with Fisher-z averages.
 
@@ -119,7 +129,11 @@ def train_per_class(
         rc = apply_overrides(base, more)
         out = check_recipe(rc).run.out
         trainer = Trainer(
-            rc, create_run_dir(out, f"{name}/{label}", world), name=f"{name} [{label}]", progress=progress
+            rc,
+            create_run_dir(out, f"{name}/{label}", world),
+            name=f"{name} [{label}]",
+            progress=progress,
+            accept_mismatch=accept_mismatch,
         )
         results[label] = trainer.fit()
         print(results_table(results[label]))
@@ -146,10 +160,15 @@ def test_checkpoint(
     device: str | None = None,
     progress: bool = True,
     trust_imports: bool = False,
+    accept_mismatch: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint on a split of its recipe's data (or of ``recipe``, whose model must match).
+    """Evaluate a checkpoint on a split of its recipe's data (or of ``recipe``, which must score alike).
 
-    The videos are scored exactly as training evaluated them (the checkpoint's score scale and windows).
+    The videos are scored exactly as training evaluated them (the checkpoint's score scale, windows
+    and autocast). Refused, naming the differing keys, unless ``accept_mismatch`` (the result then
+    lists them): a recipe or override that changes the model or what a score means (target column,
+    classes, scale, windows), features made by another extract section than the training features,
+    and videos whose features lie absurdly outside the training features.
     """
     ckpt = load_checkpoint(checkpoint)
     own = ckpt.get("recipe")
@@ -159,18 +178,43 @@ def test_checkpoint(
         rc, trusted = load_recipe(recipe, overrides), True
     else:  # the file's own recipe: it may import only what is imported already (or --trust-imports)
         rc, trusted = apply_overrides(own, overrides), trust_imports or []
+    accepted, notes = [], []
+    if isinstance(own, Mapping):
+        accepted += check_against_checkpoint(own, rc, str(checkpoint), split, accept_mismatch)
     model = build_model(rc, trusted, source=f"checkpoint {str(checkpoint)!r}" if recipe is None else "the recipe")
     load_state(model, ckpt["model"], source=str(checkpoint))
     sections = check_recipe(rc)
     world = world_from_env()
     dev = pick_device(device or sections.run.device, world)
     data = build_data(rc, model.inputs, sections, progress=progress)
-    trained = checkpoint_scoring(ckpt, own if isinstance(own, Mapping) else rc)
-    data.scoring = dataclasses.replace(trained, score_bounds=data.scoring.score_bounds)
+    provenance = ckpt.get("provenance") or {}
+    trained_on = provenance.get("data")
+    if trained_on is None:
+        notes.append(f"{checkpoint} records no training features (it predates provenance): the features are unchecked")
+    else:
+        made_by = {k: (v or {}).get("made_by") for k, v in (trained_on.get("inputs") or {}).items()}
+        made_by = {k: v for k, v in made_by.items() if k in model.inputs}
+        more, unvouched = check_made_by(
+            made_by,
+            data.made_by,
+            data.sources.get("folders") or {},
+            "the checkpoint's training features",
+            accept_mismatch,
+        )
+        accepted += more
+        notes += unvouched
     part = getattr(data, split)
     if part is None:
         raise ConfigError(f"the recipe's data has no {split!r} split (set data.val_fraction for a validation split)")
-    preds = predict_split(model.to(dev), data, part, dev)
+    accepted += check_plausible(
+        part.features, part.names, provenance.get("input_stats"), f"the {split} split", accept_mismatch
+    )
+    trained = checkpoint_scoring(ckpt, own if isinstance(own, Mapping) else rc)
+    if not accepted:  # the checkpoint's own scoring (equal to the recipe's where it matters, as checked)
+        data.scoring = dataclasses.replace(trained, score_bounds=data.scoring.score_bounds)
+    else:  # a mismatch was accepted: score as the given recipe says, and say so
+        data.scoring = dataclasses.replace(data.scoring, amp=sections.train.amp)
+    preds = predict_split(model.to(dev), data, part, dev, autocast=AMP[data.scoring.amp])
     metrics = preds.metrics(data.score_bounds)
     return {
         "checkpoint": str(checkpoint),
@@ -179,6 +223,9 @@ def test_checkpoint(
         "videos": len(part),
         **metrics.values,
         **{f"{k}_undefined": v for k, v in metrics.undefined.items()},
+        "target": data.scoring.target,
+        "accepted": accepted,
+        "notes": notes,
         "predictions": [
             {"name": n, "predicted": p, "judged": t} for n, p, t in zip(preds.names, preds.scores, preds.targets)
         ],

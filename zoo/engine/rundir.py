@@ -17,7 +17,8 @@ from typing import Any
 
 import torch.distributed as dist
 
-from registry import MissingFileError, RecipeError, write_atomic
+from registry import MissingFileError, RecipeError, make_folder, write_atomic
+from registry.files import unwritable
 
 from .distributed import World
 
@@ -32,8 +33,7 @@ def create_run_dir(out: str | Path, name: str, world: World) -> Path:
     """A new, empty ``<out>/<name>/<timestamp>[-k]``, the same on every rank."""
     chosen = [""]
     if world.main:
-        parent = Path(out) / name
-        parent.mkdir(parents=True, exist_ok=True)
+        parent = make_folder(Path(out) / name, "create run folders in (run.out)")
         stamp = _stamp()
         for k in range(1, 1000):
             path = parent / (stamp if k == 1 else f"{stamp}-{k}")
@@ -41,6 +41,8 @@ def create_run_dir(out: str | Path, name: str, world: World) -> Path:
                 path.mkdir()  # exclusive: two runs never share a folder
             except FileExistsError:
                 continue
+            except OSError as e:
+                raise (unwritable(path, e, "create the run folder") or e) from e
             chosen[0] = str(path)
             break
         else:

@@ -11,15 +11,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from registry import dump_recipe, write_atomic
+from registry import dump_recipe, make_folder, write_atomic
 
 
 class RunLog:
     """Files of one run folder; only the main process makes one."""
 
     def __init__(self, folder: Path, tensorboard: bool = True) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = make_folder(folder, "write the run's files into")
         self._tb = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from registry import write_atomic
+
+from ..errors import DataError
 
 if TYPE_CHECKING:
     from .predict import VideoScore
@@ -65,7 +68,12 @@ def plot_attention(result: VideoScore, path: str | Path) -> Path:
 
     streams = [s for s, w in result.weights.items() if w]
     video = _video_file(result.source)
-    elements = synthetic_elements(video) if video else []
+    try:
+        elements = synthetic_elements(video) if video else []
+        no_elements = ""
+    except DataError as e:  # the picture is still worth drawing; it says why the elements are missing
+        elements, no_elements = [], f"elements not shown: {e}"
+        print(f"warning: {no_elements}", file=sys.stderr)
     thumbs, thumb_stream = _thumbnails(video, result, streams) if video else ([], None)
     steps = {s: float(step) for s in streams if (step := result.seconds_per_instance.get(s))}
     extent = max((len(result.weights[s] or []) * step for s, step in steps.items()), default=0.0)
@@ -86,8 +94,11 @@ def plot_attention(result: VideoScore, path: str | Path) -> Path:
             _draw_thumbnails(fig, thumb_ax, ax, thumbs, stream)
     if not streams:
         axes[0].text(0.5, 0.5, "this model has no instance weights (e.g. mean pooling)", ha="center")
+    kind = f"{result.target} " if result.target else ""
     judged = f", judged {result.judged:.2f}" if result.judged is not None else ""
-    fig.suptitle(f"{result.name}: predicted score {result.score:.2f}{judged} — where the model looked")
+    fig.suptitle(f"{result.name}: predicted {kind}score {result.score:.2f}{judged} — where the model looked")
+    if no_elements:
+        fig.text(0.01, 0.005, no_elements[:160], fontsize=7, color="tab:red")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
@@ -175,7 +186,7 @@ def frames_near(video: str | Path, times: list[float], height: int) -> list[np.n
     """
     import av
 
-    from ..data.video import VideoReader
+    from ..data.video import VideoError, VideoReader
 
     order = sorted(range(len(times)), key=times.__getitem__)
     found: dict[int, np.ndarray] = {}
@@ -196,37 +207,61 @@ def frames_near(video: str | Path, times: list[float], height: int) -> list[np.n
                 if prev is None:
                     return None
                 found[i] = prev.rgb(size)
-    except (OSError, ValueError, av.FFmpegError):  # VideoError is a ValueError: missing, empty, corrupt
+    except (VideoError, OSError, av.FFmpegError) as e:  # a video that cannot be read: no thumbnails, said once
+        print(f"warning: no thumbnails from {video}: {e}", file=sys.stderr)
         return None
     return [found[i] for i in range(len(times))]
 
 
 def synthetic_elements(video: Path) -> list[Element]:
-    """The elements of a synthetic routine from its render folder's latents.json; [] for any other video."""
+    """The elements of a synthetic routine from its render folder's latents.json; [] for any other video.
+
+    A render folder whose files do not hold what the synthetic set writes is a ``DataError`` naming
+    the file (the set writes them itself, so a bad one is damage or a bug, not something to skip).
+    """
     render = video.parent.parent
     if video.parent.name != "videos" or not (render / "latents.json").is_file():
         return []
+    latents = _read_json_object(render / "latents.json")
+    routine = latents.get(video.stem)
+    if routine is None:
+        return []  # a video the render did not make
+    fps = _render_fps(render, video.stem)
+    elements = routine.get("elements") if isinstance(routine, dict) else None
+    if not isinstance(elements, list):
+        raise DataError(
+            f"{render / 'latents.json'}: {video.stem} has no list of elements (the synthetic set writes one)"
+        )
+    found = []
+    for i, el in enumerate(elements):
+        frames = el.get("frames") if isinstance(el, dict) else None
+        if not (isinstance(frames, list) and len(frames) == 4 and all(isinstance(f, int | float) for f in frames)):
+            raise DataError(
+                f"{render / 'latents.json'}: element {i} of {video.stem} has no four frame numbers "
+                f"(start, hold start, hold end, end): {el!r}"
+            )
+        start, hold_start, hold_end, end = (float(f) / fps for f in frames)
+        found.append(Element(str(el.get("name", f"element {i}")), start, hold_start, hold_end, end))
+    return found
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
     try:
-        latents = json.loads((render / "latents.json").read_text(encoding="utf-8"))
-        fps = _render_fps(render, video.stem)
-        if fps is None:
-            return []
-        found = []
-        for el in (latents.get(video.stem) or {}).get("elements") or []:
-            start, hold_start, hold_end, end = (float(f) / fps for f in el["frames"])
-            found.append(Element(str(el["name"]), start, hold_start, hold_end, end))
-        return found
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # not the layout the synthetic set writes
-        return []
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: not readable JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: holds a {type(data).__name__}, expected a JSON object")
+    return data
 
 
-def _render_fps(render: Path, name: str) -> float | None:
+def _render_fps(render: Path, name: str) -> float:
     """Frames per second of a synthetic render: its params.json, else the video's meta/<name>.json."""
     for path in (render / "params.json", render / "meta" / f"{name}.json"):
-        try:
-            fps = float(json.loads(path.read_text(encoding="utf-8"))["fps"])
-        except (OSError, ValueError, KeyError, TypeError):
+        if not path.is_file():
             continue
-        if fps > 0:
-            return fps
-    return None
+        fps = _read_json_object(path).get("fps")
+        if isinstance(fps, int | float) and not isinstance(fps, bool) and fps > 0:
+            return float(fps)
+        raise DataError(f"{path}: 'fps' is {fps!r}, expected a positive number")
+    raise DataError(f"{render}: neither params.json nor meta/{name}.json says the render's frame rate")

@@ -9,6 +9,7 @@ the same steps as a single process.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,8 +20,10 @@ import torch.distributed as dist
 from torch import nn
 
 from registry import RecipeError, build_model, load_checkpoint, load_state, save_checkpoint
+from registry.checkpoint import weights_digest
+from registry.provenance import check_match
 
-from ..data.features import FeatureData
+from ..data.features import FeatureData, check_plausible
 from ..errors import TrainingDiverged
 from ..kinds import HOOKS, LOSSES
 from ..progress import progress as progress_bar
@@ -29,6 +32,7 @@ from .evaluate import Predictions, predict_split, to_device
 from .hooks import Hook
 from .metrics import few_videos_warning, format_metric
 from .optim import build_optimizer, build_scheduler
+from .provenance import check_made_by, code_version, extract_made_by, short
 from .rundir import write_state
 from .runlog import RunLog
 from .sections import Sections, check_recipe
@@ -63,6 +67,7 @@ class Trainer:
         world: World | None = None,
         progress: bool | None = None,
         data: FeatureData | None = None,
+        accept_mismatch: bool = False,
     ) -> None:
         self.sections = check_recipe(recipe)
         self.recipe, self.name, self.run_dir = dict(recipe), name, Path(run_dir)
@@ -78,17 +83,24 @@ class Trainer:
         self.model = build_model(recipe).to(self.device)
         self.loss_fn = LOSSES.build(recipe.get("loss") or {"type": "mse"})
         self.data = data if data is not None else build_data(recipe, self.model.inputs, self.sections, self.progress)
+        self.data.scoring = dataclasses.replace(self.data.scoring, amp=train.amp)  # evaluation runs under it
+        self.accept_mismatch = accept_mismatch
+        self.accepted = self._check_data(recipe)  # mismatches accepted explicitly; results and checkpoints say so
         self.model.fit_input_stats(self.data.train.features)  # input standardisation, from the training split only
         self.select, self.notes = self._selection()
+        self.notes += self.unvouched
         small = (few_videos_warning(s, len(part)) for s, part in self.data.splits().items() if s != "train")
         self.warnings = [w for w in small if w]
         self.optimizer = build_optimizer(self.model, recipe["optim"])
         self.scheduler = build_scheduler(self.optimizer, recipe.get("schedule"), self.epochs)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp is torch.float16)
         self.hooks: list[Hook] = [HOOKS.build(h) for h in train.hooks]
+        for hook in self.hooks:
+            hook.setup(self)  # a hook that cannot work with this run says so now, not never
         self.generator = torch.Generator().manual_seed(self.seed + 1)  # shuffling and windows
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
+        self.best_state: dict[str, Any] | None = None  # the selected weights, kept in memory (what predictions use)
         self.epoch, self.train_time, self.stop_requested = 0, 0.0, False
         if resume:
             self._resume()
@@ -96,10 +108,35 @@ class Trainer:
         self.log = RunLog(self.run_dir, tensorboard=run.tensorboard) if self.world.main else None
         if self.log:
             self.log.recipe(self.recipe)
-            write_state(self.run_dir, "running", recipe=name, epochs=self.epochs)
+            write_state(self.run_dir, "running", recipe=name, epochs=self.epochs, provenance=self.fingerprint())
         if self.world.main:
-            for warning in self.warnings:
-                print(f"warning: {warning}", flush=True)
+            for line in self.warnings:
+                print(f"warning ({name}): {line}", flush=True)
+            for line in self.accepted:
+                print(f"accepted ({name}): {line}", flush=True)
+
+    def _check_data(self, recipe: Mapping[str, Any]) -> list[str]:
+        """The features must be the recipe's (made by its extract section) and plausible (validation and test
+        within reach of the training features); returns the mismatches accepted, notes ``unvouched`` inputs."""
+        folders = self.data.sources.get("folders") or {}
+        expected = extract_made_by(recipe.get("extract"), self.model.inputs)
+        against = "the recipe's extract section"
+        accepted, self.unvouched = check_made_by(expected, self.data.made_by, folders, against, self.accept_mismatch)
+        self.input_stats = self.data.input_stats()
+        for name, part in self.data.splits().items():
+            if name != "train":
+                where = f"the {name} split"
+                accepted += check_plausible(part.features, part.names, self.input_stats, where, self.accept_mismatch)
+        return accepted
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What this run is: the recipe, the data (features, annotations, splits), the code (digests)."""
+        return {
+            "recipe": short(self.recipe),
+            "data": short(self.data.fingerprint()),
+            "code": code_version(),
+            "accepted": list(self.accepted),
+        }
 
     def _selection(self) -> tuple[str, list[str]]:
         """``val`` or ``last``, and a note when the recipe asked for a selection the data cannot give."""
@@ -208,12 +245,25 @@ class Trainer:
         return results
 
     def headline_predictions(self, results: Mapping[str, Any]) -> dict[str, Any]:
-        """Every validation and test video scored by the headline checkpoint, with judged score and weights."""
+        """Every validation and test video scored by the headline checkpoint, with judged score and weights.
+
+        The selected weights are the ones kept in memory when they were selected (never re-read from a
+        file that may have gone); ``checkpoint`` names the file that holds them and their digest.
+        """
         model = self.model
         label = results.get("headline")
-        if results.get("selected") and (self.run_dir / "selected.pt").exists():
+        selected = results.get("selected")
+        if selected:
+            if self.best_state is None:
+                raise RuntimeError("a validation-selected headline without selected weights")  # a bug, not input
             model = copy.deepcopy(self.model)
-            load_state(model, load_checkpoint(self.run_dir / "selected.pt", self.device)["model"], "selected.pt")
+            model.load_state_dict(self.best_state)
+        entry = selected or results.get("last") or {}
+        checkpoint = {
+            "file": "selected.pt" if selected else "last.pt",
+            "epoch": entry.get("epoch"),
+            "weights": weights_digest(model.state_dict()),
+        }
         splits = {}
         for name in ("val", "test"):
             part = getattr(self.data, name)
@@ -230,8 +280,20 @@ class Trainer:
                 }
                 for i, n in enumerate(preds.names)
             ]
-        epoch = (results.get("selected") or results.get("last") or {}).get("epoch")
-        return {"label": label, "epoch": epoch, "scoring": self.data.scoring.to_dict(), "splits": splits}
+        streams = {s: i for s, i in self.model.stream_inputs().items()}
+        return {
+            "label": label,
+            "epoch": entry.get("epoch"),
+            "checkpoint": checkpoint,
+            "provenance": self.fingerprint(),
+            "scoring": self.data.scoring.to_dict(),
+            "video_folder": str(folder) if (folder := self.sections.data.video_folder()) is not None else None,
+            "streams": {
+                s: {"input": i, "seconds_per_instance": self.data.scoring.instance_seconds.get(i)}
+                for s, i in streams.items()
+            },
+            "splits": splits,
+        }
 
     def _live_metric(self, row: Mapping[str, Any]) -> dict[str, str]:
         """The number that selects (validation Spearman), or test Spearman when there is no validation split."""
@@ -255,6 +317,7 @@ class Trainer:
             return  # an undefined validation Spearman selects nothing
         if self.best is None or row["val_spearman"] > self.best["val_spearman"]:
             self.best = dict(row)
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             if self.world.main:  # weights and recipe only: selection is for evaluation, resume uses last.pt
                 save_checkpoint(self.run_dir / "selected.pt", self._weights())
 
@@ -294,6 +357,8 @@ class Trainer:
             "test_videos": len(self.data.test),
             "notes": notes,
             "warnings": list(self.warnings),
+            "accepted": list(self.accepted),
+            "provenance": self.fingerprint(),
         }
         for key in ("spearman", "relative_l2"):
             if out[key] is None and headline.get(f"test_{key}_undefined"):
@@ -310,6 +375,12 @@ class Trainer:
             "scoring": self.data.scoring.to_dict(),
             "epoch": self.epoch,
             "metrics": self.history[-1] if self.history else {},
+            "provenance": {
+                "data": self.data.fingerprint(),
+                "input_stats": self.input_stats,
+                "code": code_version(),
+                "accepted": list(self.accepted),
+            },
         }
 
     def _state(self) -> dict[str, Any]:
@@ -341,6 +412,16 @@ class Trainer:
         differ = _differences(ckpt["recipe"], self.recipe)
         if differ:
             raise RecipeError(f"cannot resume {path}: the recipe differs from the run's at {', '.join(differ[:10])}")
+        trained_on = (ckpt.get("provenance") or {}).get("data")
+        if trained_on is not None:  # the same data as the epochs before, or the run would mix two trainings
+            self.accepted += check_match(
+                trained_on,
+                self.data.fingerprint(),
+                f"cannot resume {path}: the data changed since the run started",
+                "Resume with the data the run started with, or start a new run",
+                self.accept_mismatch,
+                labels=("when the run started", "now"),
+            )
         load_state(self.model, ckpt["model"], source=str(path))
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
@@ -351,6 +432,14 @@ class Trainer:
         if "cuda" in ckpt["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
         self.history, self.best = list(ckpt["history"]), ckpt["best"]
+        selected = self.run_dir / "selected.pt"
+        if self.best is not None:  # the selected weights are needed in memory for the run's predictions
+            if not selected.exists():
+                raise RecipeError(
+                    f"cannot resume {self.run_dir}: its selection (epoch {self.best['epoch']}) is recorded but "
+                    f"{selected.name} is gone, so the run's headline predictions could not be made; start a new run"
+                )
+            self.best_state = load_checkpoint(selected, self.device)["model"]
         self.epoch, self.train_time = int(ckpt["epoch"]), float(ckpt["train_time"])
 
 

@@ -10,6 +10,7 @@ median time to score one video.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import platform
@@ -23,9 +24,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from registry import MissingFileError, list_recipes, load_recipe, write_atomic
+from registry import ConfigError, MissingFileError, list_recipes, load_recipe, write_atomic
+from registry.errors import did_you_mean
+from registry.provenance import canonical, check_match
 from registry.recipe import merge
 
+from ..data.features import FeatureData
+from ..kinds import DATASETS
+from .provenance import code_version, short
 from .trainer import Trainer
 
 
@@ -39,6 +45,14 @@ class Row:
     train_seconds: list[float] = field(default_factory=list)
     infer_ms: list[float] = field(default_factory=list)
     note: str = ""
+    made: str = ""  # the date its latest cell was trained
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Row:
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
 
 
 def feature_widths(root: Path, folders: Sequence[str] = ("dynamic", "static")) -> dict[str, int]:
@@ -55,12 +69,21 @@ def feature_widths(root: Path, folders: Sequence[str] = ("dynamic", "static")) -
 
 @dataclass
 class Protocol:
-    """What every recipe of the table shares."""
+    """What every recipe of the table shares (``fingerprint``: the loaded data's, once loaded)."""
 
     data: dict[str, Any]
     extract: dict[str, Any] | None
     widths: dict[str, int]
     description: str
+    fingerprint: str | None = None
+
+    def load(self) -> FeatureData:
+        """The protocol's data with every input it has, loaded once for all the table's runs."""
+        return DATASETS.build(self.data).load(self.widths, self.extract, progress=False)
+
+    def identity(self, seeds: Sequence[int], epochs: int) -> dict[str, Any]:
+        """What rows must share to stand in one table."""
+        return {"data": self.fingerprint, "description": self.description, "seeds": list(seeds), "epochs": epochs}
 
 
 def protocol(data: str, protocol_recipe: str) -> Protocol:
@@ -118,10 +141,26 @@ def run_zoo_table(
     epochs: int = 100,
     protocol_recipe: str = "actionnet/synthetic",
     out: str | Path = "runs/zoo_table",
+    table: str | Path | None = None,
+    replace: bool = False,
+    command: str = "",
 ) -> tuple[list[Row], Protocol]:
-    """Train every recipe matching ``pattern`` (fnmatch on names) under one protocol."""
+    """Train every recipe matching ``pattern`` (fnmatch on names) under one protocol; with ``table``, put
+    their rows into that Markdown table (``open_table``: checked before any training; ``write_table``).
+
+    The protocol's data is loaded once and shared by every run; its fingerprint (what made the
+    features, a digest of their bytes, the annotations and splits) goes into every cell, with the
+    resolved recipe's digest and the code's. A cell kept from an earlier run is reused only when
+    all of these are unchanged; otherwise it is trained again, and the line says why.
+    """
     names = [n for n in list_recipes() if fnmatch.fnmatchcase(n, pattern)]
+    if not names:
+        raise ConfigError(f"no recipe matches {pattern!r}.{did_you_mean(pattern, list_recipes())}")
     proto = protocol(data, protocol_recipe)
+    shared = proto.load()
+    proto.fingerprint = short(shared.fingerprint())
+    record = open_table(table, proto.identity(seeds, epochs), replace) if table is not None else None
+    tic = time.time()
     rows = []
     for name in names:
         row = Row(name)
@@ -131,9 +170,10 @@ def run_zoo_table(
                 row.note = rc
                 break
             folder = Path(out) / name / f"seed{seed}"
-            cell = _cached_cell(folder, rc)
+            made = {"recipe": short(rc), "data": proto.fingerprint, "code": code_version()}
+            cell, why = _cached_cell(folder, made)
             if cell is None:
-                trainer = Trainer(rc, folder, name=name, progress=False)
+                trainer = Trainer(rc, folder, name=name, progress=False, data=shared)
                 result = trainer.fit()
                 cell = {
                     "parameters": result["parameters"],
@@ -143,34 +183,47 @@ def run_zoo_table(
                     "train_seconds": result["train_seconds"],
                     "infer_ms": inference_ms(trainer),
                     "headline": result["headline"],
+                    "made": time.strftime("%Y-%m-%d"),
                 }
-                write_atomic(folder / CELL_FILE, json.dumps({"recipe": _as_json(rc), "cell": cell}, indent=1))
-                how = ""
+                write_atomic(folder / CELL_FILE, json.dumps({"fingerprint": made, "cell": cell}, indent=1))
+                how = f" (trained again: {why})" if why else ""
             else:
-                how = ", kept from an earlier run"
+                how = ", kept from an earlier run of the same recipe, data and code"
             row.parameters = cell["parameters"]
+            row.made = max(row.made, cell.get("made", ""))
             for key in ("selected", "last", "relative_l2", "train_seconds", "infer_ms"):
                 getattr(row, key).append(cell[key])
             shown = "undefined" if cell["selected"] is None else f"{cell['selected']:.3f}"
             print(f"{name} seed {seed}: Spearman {shown} ({cell['headline']}{how})", flush=True)
         rows.append(row)
+    if record is not None and table is not None:
+        write_table(table, record, rows, command, time.time() - tic)
     return rows, proto
 
 
 CELL_FILE = "table_cell.json"  # one finished (recipe, seed) of the table: an interrupted table resumes from these
 
 
-def _cached_cell(folder: Path, rc: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The result kept in ``folder`` by an earlier run of exactly this resolved recipe, else None."""
+def _cached_cell(folder: Path, made: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The result kept in ``folder`` by an earlier run of this very recipe on these data with this code, else
+    (None, why not)."""
     try:
         kept = json.loads((folder / CELL_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return kept.get("cell") if kept.get("recipe") == _as_json(rc) else None
-
-
-def _as_json(rc: Mapping[str, Any]) -> Any:
-    return json.loads(json.dumps(rc, default=str))  # compared as it is stored
+    except OSError:
+        return None, ""
+    except ValueError:
+        return None, f"{folder / CELL_FILE} is not readable JSON"
+    if not isinstance(kept, dict) or "fingerprint" not in kept:
+        return None, "the kept cell records nothing of what made it (an older table)"
+    changed = [k for k in made if canonical(kept["fingerprint"].get(k)) != canonical(made[k])]
+    if changed:
+        what = {
+            "recipe": "the resolved recipe",
+            "data": "the data (features, annotations or splits)",
+            "code": "the code",
+        }
+        return None, f"{' and '.join(what[k] for k in changed)} changed since the kept cell was made"
+    return kept.get("cell"), ""
 
 
 def _mean_sd(values: Sequence[float | None], digits: int = 3) -> str:
@@ -201,8 +254,72 @@ def machine() -> str:
     )
 
 
-def markdown(rows: Sequence[Row], command: str, data: str, seeds: Sequence[int], epochs: int, elapsed: float) -> str:
-    """docs/RESULTS.md, as written by tools/zoo_table.py."""
+TABLE_FORMAT = "aqa-zoo-table/1"
+
+
+def open_table(out: str | Path, identity: Mapping[str, Any], replace: bool = False) -> dict[str, Any]:
+    """The record of the table at ``out`` that new rows may join (checked before anything is trained).
+
+    The record (``.json`` beside the Markdown) says what made the table (the protocol: the data's
+    fingerprint, seeds, epochs) and holds every row with the date it was made, and the notes. A
+    table made under another protocol, or one without a record, is refused unless ``replace``
+    (a new, empty table).
+    """
+    out = Path(out)
+    record_path = out.with_suffix(".json")
+    record: dict[str, Any] = {
+        "format": TABLE_FORMAT,
+        "protocol": dict(identity),
+        "commands": [],
+        "notes": [],
+        "rows": {},
+    }
+    if replace or not out.exists():
+        return record
+    if not record_path.is_file():
+        raise ConfigError(
+            f"{out} exists but {record_path.name} beside it does not say what made its rows, so new rows cannot be "
+            "placed beside them safely. Pass --replace to write a new table there (its rows are dropped), or write "
+            "to another --out"
+        )
+    try:
+        old = json.loads(record_path.read_text())
+    except ValueError as e:
+        raise ConfigError(f"{record_path} is not readable JSON ({e}); pass --replace to write a new table") from None
+    check_match(
+        old.get("protocol"),
+        dict(identity),
+        f"{out} holds rows made under another protocol than this run's",
+        "Run every recipe again with --replace, or write to another --out (rows of two protocols would "
+        "compare numbers that are not comparable)",
+        labels=("in the table", "this run"),
+    )
+    record.update(
+        notes=list(old.get("notes") or []), rows=dict(old.get("rows") or {}), commands=list(old.get("commands") or [])
+    )
+    return record
+
+
+def write_table(out: str | Path, record: dict[str, Any], rows: Sequence[Row], command: str, elapsed: float) -> Path:
+    """Put ``rows`` into ``record`` (replacing those recipes' rows, keeping the others) and write both files."""
+    out = Path(out)
+    record_path = out.with_suffix(".json")
+    run = {
+        "command": command,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "minutes": round(elapsed / 60, 1),
+    }
+    record["commands"] = [*[c for c in record["commands"] if c["command"] != command], run]
+    record["rows"].update({r.recipe: r.to_dict() for r in rows})
+    write_atomic(record_path, json.dumps(record, indent=1) + "\n")
+    return write_atomic(out, markdown(record, record_path.name))
+
+
+def markdown(record: Mapping[str, Any], record_name: str = "RESULTS.json") -> str:
+    """The table as written by tools/zoo_table.py, from its record."""
+    rows = [Row.from_dict(r) for r in record["rows"].values()]
+    proto = record["protocol"]
 
     def rank(r: Row) -> float:
         defined = [v for v in r.selected if v is not None]
@@ -212,31 +329,35 @@ def markdown(rows: Sequence[Row], command: str, data: str, seeds: Sequence[int],
     lines = [
         "# Results: the zoo's recipes under one protocol",
         "",
-        "Produced by this command, not typed by hand:",
+        f"Produced by these commands, not typed by hand (every number is in {record_name} beside this file, with "
+        "what made it):",
         "",
-        f"    {command}",
+        *[f"    {c['command']}    # {c['date']}, {c['minutes']:g} min; {c['machine']}" for c in record["commands"]],
         "",
-        f"- **When / where**: {time.strftime('%Y-%m-%d')}; {machine()}; {elapsed / 60:.0f} minutes in all.",
-        f"- **Data**: {data}.",
+        *[f"- **Note.** {note}" for note in record.get("notes") or []],
+        f"- **Data**: {proto['description']} (fingerprint `{proto['data']}`: what made the features, their bytes, "
+        "the annotations and splits; a row is kept only while it is unchanged).",
         f"- **Protocol**: every recipe keeps its own model, loss and optimiser; data, splits, features "
         "(standardised per channel with training statistics), seeds "
-        f"({', '.join(map(str, seeds))}) and the epoch budget ({epochs}) are shared. Mean ± standard deviation "
-        "over seeds.",
+        f"({', '.join(map(str, proto['seeds']))}) and the epoch budget ({proto['epochs']}) are shared. Mean ± "
+        "standard deviation over seeds.",
         "- **Columns**: test Spearman of the checkpoint chosen on the validation split (the headline) and of "
         "the last epoch; relative L2 (validation-selected); training time per seed; median time to score one "
-        "video from its features (batch of one, CPU). Best-on-test numbers are not reported.",
+        "video from its features (batch of one, CPU); the date the row was trained. Best-on-test numbers are "
+        "not reported.",
         "",
-        "| recipe | parameters | Spearman (val-selected) | Spearman (last epoch) | rel. L2 | train s | ms / video |",
-        "|---|---|---|---|---|---|---|",
+        "| recipe | parameters | Spearman (val-selected) | Spearman (last epoch) | rel. L2 | train s | ms / video "
+        "| made |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in ranked:
         if r.note:
-            lines.append(f"| {r.recipe} | - | - | - | - | - | - |  <!-- {r.note} -->")
+            lines.append(f"| {r.recipe} | - | - | - | - | - | - | - |  <!-- {r.note} -->")
             continue
         lines.append(
             f"| {r.recipe} | {r.parameters / 1e6:.2f} M | {_mean_sd(r.selected)} | {_mean_sd(r.last)} | "
             f"{_mean_sd(r.relative_l2, 2)} | {statistics.mean(r.train_seconds):.0f} | "
-            f"{statistics.median(r.infer_ms):.1f} |"
+            f"{statistics.median(r.infer_ms):.1f} | {r.made or '-'} |"
         )
     skipped = [r for r in rows if r.note]
     if skipped:
