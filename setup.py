@@ -1,7 +1,9 @@
-"""Install the model zoo: the ``registry`` machinery, the ``zoo`` components and the recipes.
+"""Install the model zoo: the ``registry`` machinery, the ``zoo`` components, the recipes and the tools.
 
 Recipes live in ``recipes/`` at the top of the checkout and are installed as ``zoo.recipes``
 package data, so ``load_recipe("actionnet/base")`` works from a checkout and from an install.
+The tools (``aqa_tools``) run as ``python tools/<tool>.py`` from a checkout and as the ``aqa-*``
+console scripts declared below.
 Exact versions tested on our machines: ``requirements/constraints.txt``.
 """
 
@@ -16,9 +18,9 @@ setup(
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=[*find_packages(include=["registry", "registry.*", "zoo", "zoo.*"]), "zoo.recipes"],
+    packages=[*find_packages(include=["registry", "registry.*", "zoo", "zoo.*", "aqa_tools"]), "zoo.recipes"],
     package_dir={"zoo.recipes": "recipes"},
-    package_data={"zoo.recipes": ["*.yaml", "**/*.yaml"]},
+    package_data={"zoo.recipes": ["*.yaml", "**/*.yaml"], "zoo.engine": ["templates/*.html"]},
     install_requires=[
         "torch>=2.4",
         "torchvision>=0.19",
@@ -34,6 +36,7 @@ setup(
         "tqdm>=4.60",
         "matplotlib>=3.7",
         "tensorboard>=2.14",
+        "jinja2>=3.1",  # the run report (zoo/engine/templates/report.html), autoescaped
     ],
     extras_require={
         "export": ["onnx>=1.16", "onnxscript>=0.2", "onnxruntime>=1.18"],
@@ -45,6 +48,22 @@ setup(
             "onnxscript>=0.2",
             "onnxruntime>=1.18",
             "playwright>=1.40",  # tests/engine/test_report.py opens the HTML report in the system Chromium
+        ],
+    },
+    # The same doors as tools/<tool>.py: `aqa-train actionnet/synthetic` is `python tools/train.py actionnet/synthetic`.
+    entry_points={
+        "console_scripts": [
+            "aqa-train = aqa_tools.train:main",
+            "aqa-test = aqa_tools.test:main",
+            "aqa-predict = aqa_tools.predict:main",
+            "aqa-report = aqa_tools.report:main",
+            "aqa-export = aqa_tools.export:main",
+            "aqa-extract = aqa_tools.extract_features:main",
+            "aqa-synthetic = aqa_tools.make_synthetic:main",
+            "aqa-list = aqa_tools.list:main",
+            "aqa-recipe = aqa_tools.recipe:main",
+            "aqa-table = aqa_tools.zoo_table:main",
+            "aqa-convert = aqa_tools.convert_official:main",
         ],
     },
 )

@@ -3,7 +3,9 @@
     python bench/cli.py [--repeats 5]
 
 Target: under 1 s for both (the tools parse their arguments before importing torch or the zoo).
-Medians of ``--repeats`` runs per tool, interleaved; each run is a new Python process.
+Medians of ``--repeats`` runs per tool, interleaved; each run is a new Python process. Each tool is
+run as users run it from a checkout, ``python tools/<tool>.py``; the ``aqa-<tool>`` console scripts
+call the same ``aqa_tools.<tool>.main`` and are not timed separately.
 """
 
 from __future__ import annotations

@@ -44,8 +44,7 @@ def test_every_tool_command_names_the_venv_and_parses(argv: list[str]) -> None:
         assert python == ".venv/bin/python", f"run the venv's Python, not {python!r}: {' '.join(argv)}"
     tool = next(a for a in argv if a.startswith("tools/"))
     args = argv[argv.index(tool) + 1 :]
-    sys.path.insert(0, str(ROOT))
-    module = __import__(f"tools.{Path(tool).stem}", fromlist=["build_parser"])
+    module = __import__(f"aqa_tools.{Path(tool).stem}", fromlist=["build_parser"])  # what tools/<tool>.py runs
     if "--help" in args:
         return
     module.build_parser().parse_intermixed_args(args)  # an unknown option or a missing argument fails here

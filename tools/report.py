@@ -1,54 +1,10 @@
-"""Write one self-contained HTML page about a finished training run.
+"""Runs ``aqa_tools.report`` (its --help and its logic live there); needs ``pip install -e .``."""
 
-    python tools/report.py runs/actionnet/synthetic/<stamp>              # -> <stamp>/report.html
-    python tools/report.py runs/actionnet/base/<stamp> --out base.html --videos /data/rg/videos
-
-The page holds the run's headline numbers, its training curves, predicted vs judged scores of the
-test split, a per-class table, the worst-scored test videos with their attention timelines (with
-frames, where the videos can be found) and the resolved recipe. It needs no server and no network:
-every image is embedded in the file. Exit codes: 0 written, 2 not a finished run folder.
-"""
-
-from __future__ import annotations
-
-import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout: tools/ and its helpers
+from aqa_tools.report import build_parser, main
 
-from tools._cli import parser as make_parser
-from tools._cli import run
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = make_parser(__doc__)
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of tools/train.py (runs/<recipe>/<stamp>)")
-    parser.add_argument("--out", metavar="FILE", help="the file to write, when not RUN_DIR/report.html")
-    parser.add_argument(
-        "--videos",
-        metavar="DIR",
-        help="folder of the videos (<name>.mp4), for the thumbnails where the recipe's data set does not know it",
-    )
-    parser.add_argument(
-        "--accept-mismatch",
-        action="store_true",
-        help="report a run folder whose files are not of one run (the page lists what was accepted)",
-    )
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-
-    def work() -> None:
-        from zoo.engine.report_html import write_report
-
-        path = write_report(args.run_dir, args.out, videos=args.videos, accept_mismatch=args.accept_mismatch)
-        print(f"report: {path}")
-
-    return run(work)
-
+__all__ = ["build_parser", "main"]  # so `from tools.report import main` keeps working in old scripts
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS = sorted(p.stem for p in (ROOT / "tools").glob("*.py") if not p.name.startswith("_"))
+TOOLS = sorted(p.stem for p in (ROOT / "aqa_tools").glob("*.py") if not p.name.startswith("_"))
 
 
 def test_every_tool_is_listed() -> None:
@@ -20,7 +20,10 @@ def test_every_tool_is_listed() -> None:
 
 @pytest.mark.parametrize("tool", TOOLS)
 def test_help_imports_neither_torch_nor_the_zoo(tool: str) -> None:
-    """--help (and an argument error) is answered before torch, the zoo or the registry is imported."""
+    """--help (and an argument error) is answered before torch, the zoo or the registry is imported.
+
+    Both doors: the tools/<tool>.py file as users run it, and aqa_tools.<tool>.main (the console script).
+    """
     code = (
         "import runpy, sys\n"
         f"sys.argv = ['tools/{tool}.py', '--help']\n"
@@ -28,6 +31,11 @@ def test_help_imports_neither_torch_nor_the_zoo(tool: str) -> None:
         f"    runpy.run_path('tools/{tool}.py', run_name='__main__')\n"
         "except SystemExit:\n"
         "    pass\n"
+        f"from aqa_tools.{tool} import main\n"
+        "try:\n"
+        "    main(['--no-such-option'])\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 2, e.code\n"
         "heavy = sorted(m for m in ('torch', 'zoo', 'registry', 'numpy') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
     )
@@ -39,21 +47,20 @@ def test_help_imports_neither_torch_nor_the_zoo(tool: str) -> None:
 
 @pytest.mark.parametrize("tool", TOOLS)
 def test_every_option_says_what_it_does(tool: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    module = __import__(f"tools.{tool}", fromlist=["build_parser"])
+    module = __import__(f"aqa_tools.{tool}", fromlist=["build_parser"])
     for action in module.build_parser()._actions:
         if action.dest != "help":
-            assert action.help, f"tools/{tool}.py: {action.option_strings or action.dest} has no help text"
+            assert action.help, f"aqa_tools/{tool}.py: {action.option_strings or action.dest} has no help text"
     text = module.build_parser().format_help()
     # A default is shown once, and never as a bare None/False that says nothing to a user.
     assert "(default: None)" not in text and "(default: False)" not in text, text
     for block in text.split("\n  -")[1:]:
-        assert block.count("default") <= 1, f"tools/{tool}.py states a default twice: -{block}"
+        assert block.count("default") <= 1, f"aqa_tools/{tool}.py states a default twice: -{block}"
 
 
 def test_options_may_follow_overrides() -> None:
-    from tools.test import build_parser as test_parser
-    from tools.train import build_parser as train_parser
+    from aqa_tools.test import build_parser as test_parser
+    from aqa_tools.train import build_parser as train_parser
 
     args = train_parser().parse_intermixed_args(["actionnet/base", "train.epochs=2", "--no-progress", "run.out=x"])
     assert args.recipe == "actionnet/base" and args.overrides == ["train.epochs=2", "run.out=x"] and args.no_progress
@@ -62,7 +69,7 @@ def test_options_may_follow_overrides() -> None:
 
 
 def test_a_pattern_alone_searches_every_kind(capsys: pytest.CaptureFixture[str]) -> None:
-    from tools.list import main as list_main
+    from aqa_tools.list import main as list_main
 
     assert list_main(["pyg:GAT*"]) == 0
     out = capsys.readouterr().out
@@ -73,7 +80,7 @@ def test_a_pattern_alone_searches_every_kind(capsys: pytest.CaptureFixture[str])
 
 
 def test_contracts_are_listed(capsys: pytest.CaptureFixture[str]) -> None:
-    from tools.list import main as list_main
+    from aqa_tools.list import main as list_main
 
     assert list_main(["attention", "--contract"]) == 0
     out = capsys.readouterr().out
@@ -81,7 +88,7 @@ def test_contracts_are_listed(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_recipe_list_shows_what_each_recipe_is(capsys: pytest.CaptureFixture[str]) -> None:
-    from tools.recipe import main as recipe_main
+    from aqa_tools.recipe import main as recipe_main
 
     assert recipe_main(["--list", "actionnet/*"]) == 0
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
@@ -89,7 +96,7 @@ def test_recipe_list_shows_what_each_recipe_is(capsys: pytest.CaptureFixture[str
 
 
 def test_recipe_checks_every_component_argument(capsys: pytest.CaptureFixture[str]) -> None:
-    from tools.recipe import main as recipe_main
+    from aqa_tools.recipe import main as recipe_main
 
     assert recipe_main(["actionnet/base", "+model.head.foo=1"]) == 2
     assert "heads 'mlp' got unknown argument(s) ['foo']" in capsys.readouterr().err
@@ -98,8 +105,8 @@ def test_recipe_checks_every_component_argument(capsys: pytest.CaptureFixture[st
 
 def test_the_contracts_document_is_up_to_date() -> None:
     """docs/CONTRACTS.md is generated from the contract classes; a changed docstring must be regenerated."""
+    from aqa_tools.list import HEADER
     from registry.listing import contracts_markdown
-    from tools.list import HEADER
 
     written = (ROOT / "docs" / "CONTRACTS.md").read_text()
     assert written == contracts_markdown(HEADER), "run: python tools/list.py --contract --markdown > docs/CONTRACTS.md"

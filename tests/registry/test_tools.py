@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.list import main as list_main
-from tools.recipe import main as recipe_main
+from aqa_tools.list import main as list_main
+from aqa_tools.recipe import main as recipe_main
 from zoo.kinds import KINDS
 
 
