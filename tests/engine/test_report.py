@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 import torch
+from markupsafe import escape
 
 import zoo
+from aqa_tools.report import main as report_tool
 from registry import dump_recipe, load_recipe, save_checkpoint
 from registry.provenance import MismatchError
 from tests.engine.helpers import make_feature_set, tiny_overrides
-from tools.report import main as report_tool
 from zoo.data.synthetic import make_synthetic
 from zoo.engine.metrics import format_metric
 from zoo.engine.report_html import WORST, write_report
@@ -169,7 +170,8 @@ def test_a_synthetic_runs_videos_are_found_where_training_recorded_them(run: Pat
         p.update(name=f"Synth_{i + 1:03d}", predicted=p["judged"] + 20 - i)  # the two worst-scored videos
     (copy / "predictions.json").write_text(json.dumps(predictions))
     text = write_report(copy).read_text(encoding="utf-8")
-    assert f"Thumbnails from the run's videos in {render / 'videos'}" in text
+    # As the page writes it: autoescaping (markupsafe) writes the apostrophe as &#39;.
+    assert escape(f"Thumbnails from the run's videos in {render / 'videos'}") in text
     assert f"Synth_001 (video: {render / 'videos' / 'Synth_001.mp4'})" in text
     assert f"Synth_002 (video: {render / 'videos' / 'Synth_002.mp4'})" in text
     assert text.count("no video found") == WORST - 2
@@ -285,3 +287,58 @@ def test_a_metrics_file_with_text_where_numbers_belong_is_named(run: Path, tmp_p
     (copy / "metrics.csv").write_text("\n".join(rows) + "\n")
     with pytest.raises(ConfigError, match=r"metrics\.csv:3: column 'train_loss' holds 'oops', not a number"):
         write_report(copy)
+
+
+MARKUP = "<script>alert(1)</script>"  # a video name that a page built without escaping would run
+
+
+@pytest.fixture(scope="module")
+def markup_report(run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of a copy of the run whose worst-scored test video is named like a script tag."""
+    copy = tmp_path_factory.mktemp("markup") / "run"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("*.pt", "report.html"))
+    predictions = json.loads((copy / "predictions.json").read_text())
+    worst = max(predictions["splits"]["test"], key=lambda p: abs(p["predicted"] - p["judged"]))
+    worst["name"] = MARKUP
+    (copy / "predictions.json").write_text(json.dumps(predictions))
+    return write_report(copy)
+
+
+def test_a_video_named_like_markup_is_written_as_text(markup_report: Path) -> None:
+    text = markup_report.read_text(encoding="utf-8")
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert f"<td>{escaped}</td>" in text  # the worst table's video cell
+    assert f"<figcaption>#1 {escaped} (no video found)</figcaption>" in text
+    assert "<script" not in text.lower()  # the page has no script of its own: any is the name, unescaped
+
+
+def test_a_video_named_like_markup_runs_nothing_in_a_browser(
+    browser: tuple[Any, str], markup_report: Path, tmp_path: Path
+) -> None:
+    sync_playwright, executable = browser
+    errors: list[str] = []
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:  # alert(1), had the name run (the page's CSP should also stop it)
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=executable, headless=True, args=BROWSER_ARGS
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            # A script the CSP refuses is a console error ("Refused to execute inline script ...").
+            page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.on("dialog", on_dialog)
+            page.goto(markup_report.as_uri(), wait_until="load")
+            scripts = page.evaluate("() => document.scripts.length")
+            cell = page.locator("#worst-table tbody tr").first.locator("td").nth(1).inner_text()
+            caption = page.locator("#worst figcaption").first.inner_text()
+        finally:
+            context.close()
+    assert not errors, errors
+    assert scripts == 0 and not dialogs, (scripts, dialogs)
+    assert cell == MARKUP and caption == f"#1 {MARKUP} (no video found)"  # shown as the text it is

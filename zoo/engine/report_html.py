@@ -5,18 +5,26 @@ metrics.csv, curves.png, recipe.yaml) and writes ``report.html``: no server, no 
 image embedded as a ``data:`` URI, so the file can be mailed or opened anywhere. Every number on
 the page is one the run recorded, or follows from its recorded predictions by the zoo's own
 metrics (per-class Spearman, Fisher-z average, each video's error); nothing is re-evaluated.
+
+Two steps: ``summarize_run`` reads and checks the run folder into a ``RunSummary`` (plain text and
+PNG bytes, every number already formatted), and ``render_report`` fills ``templates/report.html``
+with it. The template is rendered with autoescaping on: every value is text, never markup, whatever
+a file of the run holds (a video named ``<script>`` shows as that name).
 """
 
 from __future__ import annotations
 
 import base64
 import csv
-import html
+import functools
 import json
 import tempfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import jinja2
 
 from registry import ConfigError, MissingFileError, UserError, write_atomic
 from registry.provenance import check_match
@@ -28,27 +36,7 @@ from .metrics import fisher_z_mean, format_metric, spearman, spearman_undefined
 REQUIRED = ("results.json", "predictions.json")  # without these there is nothing to report
 WORST = 5  # test videos shown with their attention timelines
 
-CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
-       max-width: 1050px; margin: 1.5em auto; padding: 0 1em; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6em; margin-bottom: 0.2em; }
-h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
-h3 { font-size: 1.05em; margin-top: 1.4em; }
-nav a { margin-right: 1em; }
-table { border-collapse: collapse; margin: 0.6em 0; }
-th, td { border: 1px solid #bbb; padding: 0.3em 0.7em; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.kv th { width: 15em; }
-img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-figure { margin: 1em 0 1.6em 0; }
-figcaption { font-size: 0.9em; color: #555; }
-pre { background: #f7f7f7; border: 1px solid #ddd; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
-.muted { color: #666; }
-.warning { color: #8a4b00; }
-"""
-# The page may load nothing: images come inline, styles from the block above (a browser enforces it).
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+TEMPLATE = "report.html"  # in templates/ beside this file (package data of zoo.engine)
 
 
 def check_run_dir(run_dir: str | Path) -> Path:
@@ -124,6 +112,83 @@ def write_report(
     run's files are checked to be of one run (``check_run_files``); ``accept_mismatch`` reports them
     anyway and the page says what was accepted.
     """
+    summary = summarize_run(run_dir, videos, accept_mismatch)
+    return write_atomic(Path(out) if out else Path(run_dir) / "report.html", render_report(summary))
+
+
+# -- the summary: everything the page shows, as text and PNG bytes --------------------------------
+@dataclass(frozen=True)
+class Figure:
+    """A PNG shown inside the page; ``alt`` says what it shows."""
+
+    png: bytes
+    alt: str
+
+    @property
+    def src(self) -> str:
+        """The image as a ``data:`` URI (the page's Content-Security-Policy allows no other source)."""
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One row of the selections table: a checkpoint the run chose by one rule, and its numbers."""
+
+    label: str
+    epoch: str
+    test_spearman: str
+    test_relative_l2: str
+    test_mse: str
+    val_spearman: str
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    """One row of the per-class table: a class of the test split, or the Fisher-z average over them."""
+
+    label: str
+    videos: int
+    spearman: str
+
+
+@dataclass(frozen=True)
+class WorstVideo:
+    """A test video scored far from its judges, with where the model looked."""
+
+    rank: int
+    name: str
+    label: str  # its class
+    judged: str
+    predicted: str
+    error: str  # predicted − judged
+    timeline: Figure
+    caption: str
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What the report shows of one run, read and checked from its folder by ``summarize_run``."""
+
+    title: str
+    run_dir: str
+    run_table: list[tuple[str, str]]
+    selections: list[Selection]
+    notes: list[str]
+    accepted: list[str]  # mismatches between the run's files that the report was told to accept
+    warnings: list[str]
+    curves: Figure | None  # None: the folder has neither curves.png nor metrics.csv
+    curves_redrawn: bool  # curves.png is missing and ``curves`` was drawn from metrics.csv
+    test_videos: int
+    scatter: Figure | None  # None: no test predictions
+    classes: list[ClassRow]
+    class_average: ClassRow | None  # the Fisher-z average row; None without test predictions
+    worst: list[WorstVideo]
+    thumbnails: str  # where the worst videos' frames come from, or why there are none
+    recipe: str | None  # recipe.yaml's text; None when the folder has none
+
+
+def summarize_run(run_dir: str | Path, videos: str | Path | None = None, accept_mismatch: bool = False) -> RunSummary:
+    """Read a finished run's folder into what its report shows (see ``write_report`` for the arguments)."""
     run = check_run_dir(run_dir)
     if videos is not None and not Path(videos).is_dir():
         raise MissingFileError(f"video folder {str(videos)!r} (given for the thumbnails) does not exist")
@@ -132,36 +197,37 @@ def write_report(
     recipe_text = (run / "recipe.yaml").read_text(encoding="utf-8") if (run / "recipe.yaml").is_file() else None
     recipe = _read_recipe(run) if recipe_text is not None else None
     accepted = check_run_files(run, results, predictions, recipe, accept_mismatch)
-    results = {**results, "accepted": [*(results.get("accepted") or []), *accepted]}
     test = list((predictions.get("splits") or {}).get("test") or [])
-    title = f"Run report: {results.get('recipe', run.name)}"
-    body = [
-        f"<h1>{_e(title)}</h1>",
-        f'<p class="muted">run folder <code>{_e(str(run))}</code>; everything below comes from its files.</p>',
-        '<nav><a href="#run">the run</a><a href="#curves">training curves</a><a href="#scatter">predicted vs judged</a>'
-        '<a href="#classes">per class</a><a href="#worst">worst videos</a><a href="#recipe">recipe</a></nav>',
-        run_section(results, predictions),
-        curves_section(run),
-        scatter_section(test, results, predictions),
-        class_section(test),
-        worst_section(test, predictions, recipe, Path(videos) if videos else None),
-        recipe_section(recipe_text),
-    ]
-    page = (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<link rel="icon" href="data:,">\n'  # or the browser asks the folder for favicon.ico
-        f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
+    curves, redrawn = curves_figure(run)
+    scatter = None
+    if test:
+        rho = format_metric(results, "spearman")
+        scatter = Figure(plot_scatter(test, rho, predictions.get("label")), "predicted vs judged score, test split")
+    classes, average = class_rows(test)
+    worst, thumbnails = worst_videos(test, predictions, Path(videos) if videos else None)
+    notes = [*(results.get("notes") or []), *([results["note"]] if results.get("note") else [])]
+    return RunSummary(
+        title=f"Run report: {results.get('recipe', run.name)}",
+        run_dir=str(run),
+        run_table=run_table(results, predictions),
+        selections=selections(results),
+        notes=[str(n) for n in notes],
+        accepted=[str(a) for a in [*(results.get("accepted") or []), *accepted]],
+        warnings=[str(w) for w in results.get("warnings") or []],
+        curves=curves,
+        curves_redrawn=redrawn,
+        test_videos=len(test),
+        scatter=scatter,
+        classes=classes,
+        class_average=average,
+        worst=worst,
+        thumbnails=thumbnails,
+        recipe=recipe_text,
     )
-    return write_atomic(Path(out) if out else run / "report.html", page)
 
 
-# -- sections -------------------------------------------------------------------------------------
-def run_section(results: Mapping[str, Any], predictions: Mapping[str, Any]) -> str:
-    """What the run is and its headline numbers, each selection's numbers, notes and warnings."""
+def run_table(results: Mapping[str, Any], predictions: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the run is and its headline numbers, as (name, value) rows."""
     headline = results.get("headline")
     entry = next(
         (results.get(k) for k in ("selected", "last") if (results.get(k) or {}).get("label") == headline), None
@@ -182,110 +248,67 @@ def run_section(results: Mapping[str, Any], predictions: Mapping[str, Any]) -> s
         ("videos (train / val / test)", videos),
         ("predictions.json scored by", scored_by),
     ]
-    parts = ['<section id="run">', "<h2>The run</h2>", _kv_table(rows, "run-table")]
-    selections = [results[k] for k in ("selected", "last", "best_on_test") if results.get(k)]
-    if selections:
-        head = ["selection", "epoch", "test Spearman", "test rel. L2", "test MSE", "val Spearman"]
-        body = [
-            [
-                e.get("label", "-") + (" (headline)" if e.get("label") == headline else ""),
-                e.get("epoch", "-"),
-                format_metric(e, "test_spearman"),
-                format_metric(e, "test_relative_l2", 2),
-                format_metric(e, "test_mse"),
-                format_metric(e, "val_spearman"),
-            ]
-            for e in selections
-        ]
-        parts += ["<h3>Selections</h3>", _table(head, body, "selections-table", numeric={1, 2, 3, 4, 5})]
-    notes = [*(results.get("notes") or []), *([results["note"]] if results.get("note") else [])]
-    parts += ["<h3>Notes</h3>", _list(notes, "notes")]
-    if results.get("accepted"):
-        parts += ["<h3>Accepted mismatches</h3>", _list(results["accepted"], "accepted", css="warning")]
-    parts += ["<h3>Warnings</h3>", _list(results.get("warnings") or [], "warnings", css="warning")]
-    return "\n".join([*parts, "</section>"])
+    return [(name, str(value)) for name, value in rows]
 
 
-def curves_section(run: Path) -> str:
-    """curves.png as the run drew it, else the same curves from metrics.csv."""
-    parts = ['<section id="curves">', "<h2>Training curves</h2>"]
-    if (run / "curves.png").is_file():
-        parts.append(_img((run / "curves.png").read_bytes(), "training loss and Spearman per epoch (curves.png)"))
-    elif (run / "metrics.csv").is_file():
-        parts.append('<p class="muted">curves.png is missing; drawn from metrics.csv.</p>')
-        parts.append(_img(plot_curves(_read_metrics(run / "metrics.csv")), "training curves from metrics.csv"))
-    else:
-        parts.append("<p>The run folder has neither curves.png nor metrics.csv.</p>")
-    return "\n".join([*parts, "</section>"])
-
-
-def scatter_section(
-    test: Sequence[Mapping[str, Any]], results: Mapping[str, Any], predictions: Mapping[str, Any]
-) -> str:
-    parts = ['<section id="scatter">', "<h2>Predicted vs judged (test split)</h2>"]
-    if not test:
-        parts.append("<p>predictions.json holds no test predictions.</p>")
-    else:
-        rho = format_metric(results, "spearman")
-        parts.append(_img(plot_scatter(test, rho, predictions.get("label")), "predicted vs judged score, test split"))
-        parts.append(
-            f'<p class="muted">{len(test)} test videos as predictions.json records them; the dashed line is '
-            "predicted = judged; Spearman is the run's headline test Spearman (results.json).</p>"
+def selections(results: Mapping[str, Any]) -> list[Selection]:
+    """Each checkpoint the run selected (by validation, the last epoch, best on test) with its numbers."""
+    headline = results.get("headline")
+    return [
+        Selection(
+            label=e.get("label", "-") + (" (headline)" if e.get("label") == headline else ""),
+            epoch=str(e.get("epoch", "-")),
+            test_spearman=format_metric(e, "test_spearman"),
+            test_relative_l2=format_metric(e, "test_relative_l2", 2),
+            test_mse=format_metric(e, "test_mse"),
+            val_spearman=format_metric(e, "val_spearman"),
         )
-    return "\n".join([*parts, "</section>"])
+        for e in (results[k] for k in ("selected", "last", "best_on_test") if results.get(k))
+    ]
 
 
-def class_section(test: Sequence[Mapping[str, Any]]) -> str:
+def curves_figure(run: Path) -> tuple[Figure | None, bool]:
+    """curves.png as the run drew it, else the same curves from metrics.csv (then True), else None."""
+    if (run / "curves.png").is_file():
+        return Figure((run / "curves.png").read_bytes(), "training loss and Spearman per epoch (curves.png)"), False
+    if (run / "metrics.csv").is_file():
+        return Figure(plot_curves(_read_metrics(run / "metrics.csv")), "training curves from metrics.csv"), True
+    return None, False
+
+
+def class_rows(test: Sequence[Mapping[str, Any]]) -> tuple[list[ClassRow], ClassRow | None]:
     """Spearman per class of the recorded test predictions, and their Fisher-z average."""
-    parts = ['<section id="classes">', "<h2>Per class (test split)</h2>"]
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for p in test:
         groups.setdefault(str(p.get("class") or "-"), []).append(p)
     if not groups:
-        parts.append("<p>predictions.json holds no test predictions.</p>")
-        return "\n".join([*parts, "</section>"])
+        return [], None
     rows, rhos = [], []
     for label, items in groups.items():
         pred, true = [float(p["predicted"]) for p in items], [float(p["judged"]) for p in items]
         rho = spearman(pred, true)
         rhos.append(rho)
         cell = f"{rho:.3f}" if rho is not None else f"undefined ({spearman_undefined(pred, true)})"
-        rows.append([label, len(items), cell])
+        rows.append(ClassRow(label, len(items), cell))
     avg = fisher_z_mean(rhos)
     avg_cell = f"{avg:.3f}" if avg is not None else "undefined (a class has no Spearman)"
-    rows.append(["Fisher-z average over classes", len(test), avg_cell])
-    parts.append(_table(["class", "videos", "Spearman"], rows, "class-table", numeric={1, 2}))
-    parts.append(
-        '<p class="muted">Computed from the test predictions in predictions.json with zoo.engine.metrics '
-        "(Spearman per class; Fisher-z: tanh of the mean atanh over classes).</p>"
-    )
-    return "\n".join([*parts, "</section>"])
+    return rows, ClassRow("Fisher-z average over classes", len(test), avg_cell)
 
 
-def worst_section(
-    test: Sequence[Mapping[str, Any]],
-    predictions: Mapping[str, Any],
-    recipe: Mapping[str, Any] | None,
-    videos: Path | None,
-) -> str:
-    """The test videos scored furthest from their judges, each with where the model looked."""
+def worst_videos(
+    test: Sequence[Mapping[str, Any]], predictions: Mapping[str, Any], videos: Path | None
+) -> tuple[list[WorstVideo], str]:
+    """The test videos scored furthest from their judges, each with where the model looked, and a sentence
+    saying where their thumbnails come from ("" without test predictions)."""
     from .predict import VideoScore
     from .timeline import plot_attention
 
-    parts = ['<section id="worst">', f"<h2>Worst-scored test videos (top {WORST} by |predicted − judged|)</h2>"]
     if not test:
-        parts.append("<p>predictions.json holds no test predictions.</p>")
-        return "\n".join([*parts, "</section>"])
+        return [], ""
     worst = sorted(test, key=lambda p: -abs(float(p["predicted"]) - float(p["judged"])))[:WORST]
-    rows = [
-        [i + 1, p["name"], p.get("class", "-"), f"{p['judged']:.2f}", f"{p['predicted']:.2f}", _error(p)]
-        for i, p in enumerate(worst)
-    ]
-    head = ["rank", "video", "class", "judged", "predicted", "predicted − judged"]
-    parts.append(_table(head, rows, "worst-table", numeric={0, 3, 4, 5}))
     folder, where = _video_folder(predictions, videos)
-    parts.append(f'<p class="muted">{_e(where)}</p>')
     seconds = stream_seconds(predictions)
+    shown = []
     with tempfile.TemporaryDirectory(prefix="aqa-report-") as tmp:
         for i, p in enumerate(worst):
             source = _find_video(folder, p["name"]) if folder else None
@@ -299,19 +322,46 @@ def worst_section(
                 judged=float(p["judged"]),
             )
             timeline = plot_attention(score, Path(tmp) / f"{i}.png").read_bytes()
-            caption = f"#{i + 1} {score.name} ({f'video: {source}' if source else 'no video found'})"
-            image = _img(timeline, f"attention timeline of {score.name}")
-            parts.append(f"<figure>{image}<figcaption>{_e(caption)}</figcaption></figure>")
-    return "\n".join([*parts, "</section>"])
+            shown.append(
+                WorstVideo(
+                    rank=i + 1,
+                    name=str(p["name"]),
+                    label=str(p.get("class", "-")),
+                    judged=f"{p['judged']:.2f}",
+                    predicted=f"{p['predicted']:.2f}",
+                    error=f"{float(p['predicted']) - float(p['judged']):+.2f}",
+                    timeline=Figure(timeline, f"attention timeline of {score.name}"),
+                    caption=f"#{i + 1} {score.name} ({f'video: {source}' if source else 'no video found'})",
+                )
+            )
+    return shown, where
 
 
-def _error(p: Mapping[str, Any]) -> str:
-    return f"{float(p['predicted']) - float(p['judged']):+.2f}"
+# -- the page -------------------------------------------------------------------------------------
+def render_report(summary: RunSummary) -> str:
+    """The page's HTML: ``templates/report.html`` filled with the summary, every value escaped as text."""
+    try:
+        template = _templates().get_template(TEMPLATE)
+    except jinja2.TemplateNotFound:
+        path = Path(__file__).with_name("templates") / TEMPLATE
+        raise MissingFileError(
+            f"{path} does not exist: the report's template is package data of zoo.engine "
+            "(reinstall the zoo: pip install -e .)"
+        ) from None
+    return template.render(summary=summary, worst_limit=WORST)
 
 
-def recipe_section(text: str | None) -> str:
-    body = f"<pre>{_e(text)}</pre>" if text is not None else "<p>recipe.yaml is missing from the run folder.</p>"
-    return f'<section id="recipe">\n<h2>The resolved recipe (recipe.yaml)</h2>\n{body}\n</section>'
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        # A run's files are data: a video named "<script>..." must show as that name, never run as markup.
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a field the template misspells is an error, not an empty cell
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 # -- what the run's recipe says -------------------------------------------------------------------
@@ -368,7 +418,7 @@ def plot_scatter(test: Sequence[Mapping[str, Any]], rho: str, label: str | None)
     return png(fig)
 
 
-# -- files and HTML pieces ------------------------------------------------------------------------
+# -- files ----------------------------------------------------------------------------------------
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -404,38 +454,3 @@ def _read_metrics(path: Path) -> list[dict[str, float | None]]:
                     raise ConfigError(f"{path}:{line}: column {key!r} holds {text!r}, not a number") from None
             rows.append(values)
     return [r for r in rows if r.get("epoch") is not None]
-
-
-def _e(value: object) -> str:
-    """Text for between tags (quotes stay readable in the source; attributes use ``_attr``)."""
-    return html.escape(str(value), quote=False)
-
-
-def _attr(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _img(data: bytes, alt: str) -> str:
-    return f'<img src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}" alt="{_attr(alt)}">'
-
-
-def _table(head: Sequence[str], rows: Sequence[Sequence[object]], id: str, numeric: Collection[int] = ()) -> str:
-    """A table; the columns in ``numeric`` are right-aligned."""
-    th = "".join(f"<th>{_e(h)}</th>" for h in head)
-    cell = '<td class="num">{}</td>', "<td>{}</td>"
-    body = "".join(
-        "<tr>" + "".join(cell[i not in numeric].format(_e(c)) for i, c in enumerate(r)) + "</tr>" for r in rows
-    )
-    return f'<table id="{id}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _kv_table(rows: Sequence[tuple[str, object]], id: str) -> str:
-    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    return f'<table id="{id}" class="kv"><tbody>{body}</tbody></table>'
-
-
-def _list(items: Sequence[str], id: str, css: str = "") -> str:
-    if not items:
-        return f'<p id="{id}" class="muted">none</p>'
-    cls = f' class="{css}"' if css else ""
-    return f'<ul id="{id}"{cls}>' + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
