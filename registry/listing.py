@@ -57,8 +57,16 @@ def format_contract(reg: Registry) -> str:
     if reg.contract is None:
         return f"{reg.kind}: {reg.description}\n  (no contract class: any callable that builds from keyword arguments)"
     c = reg.contract
-    doc = inspect.cleandoc(c.__doc__ or "")
-    return f"{reg.kind}: every component derives from {c.__module__}.{c.__qualname__}\n\n{doc}"
+    return f"{reg.kind}: every component derives from {c.__module__}.{c.__qualname__}\n\n{contract_text(reg)}"
+
+
+def contract_text(reg: Registry) -> str:
+    """The contract in words: the registry's own description of it, else the contract class's docstring, and the
+    attributes every component declares."""
+    c = reg.contract
+    doc = inspect.cleandoc(reg.contract_doc or (c.__doc__ if c is not None else "") or "")
+    declares = getattr(c, "declares", ())
+    return doc + (f"\n\nDeclares (checked when built): {', '.join(declares)}." if declares else "")
 
 
 def contracts_markdown(header: str = "") -> str:
@@ -71,12 +79,7 @@ def contracts_markdown(header: str = "") -> str:
             lines += ["No contract class: any callable that builds from keyword arguments.", ""]
             continue
         c = reg.contract
-        lines += [
-            f"Every component derives from `{c.__module__}.{c.__qualname__}`.",
-            "",
-            inspect.cleandoc(c.__doc__ or ""),
-            "",
-        ]
+        lines += [f"Every component derives from `{c.__module__}.{c.__qualname__}`.", "", contract_text(reg), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -8,9 +8,10 @@ arguments. It registers itself with ``@KIND.register()``. Names of other librari
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,7 @@ class Registry:
         # The base class every component of this kind derives from (its call signature, shapes and
         # what it declares); ``build`` refuses an object that is not one. Set by the kind's package.
         self.contract = contract
+        self.contract_doc: str | None = None  # the contract in words, where the class's own docstring is not ours
         self._items: dict[str, Callable[..., Any]] = {}
         self._namespaces: dict[str, Namespace] = {}
         self._left_out: dict[str, str] = {}
@@ -102,6 +104,21 @@ class Registry:
             return obj
 
         return deco
+
+    def set_contract(self, contract: type, doc: str | None = None) -> None:
+        """The class every component must be an instance of; ``doc`` describes the contract when the class is
+        another library's (``torch.optim.Optimizer``). Its ``declares`` (attribute names) are checked by ``build``."""
+        self.contract, self.contract_doc = contract, doc
+
+    @contextlib.contextmanager
+    def temporarily(self, name: str, obj: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+        """Register ``obj`` as ``name`` for the duration of a ``with`` block (test plugins: the registry is left
+        as it was, so listings and registry-wide tests never see them)."""
+        self.register(name)(obj)
+        try:
+            yield obj
+        finally:
+            self._items.pop(name, None)
 
     def add_namespace(
         self,
@@ -225,17 +242,39 @@ class Registry:
         missing = [k for k in required if k not in kwargs]
         if missing:
             raise ConfigError(f"{self.kind} {name!r} needs argument(s) {missing}; it accepts: {', '.join(accepted)}.")
+        if inspect.isclass(factory) and inspect.isabstract(factory):
+            left = ", ".join(sorted(factory.__abstractmethods__))
+            raise RegistryError(
+                f"{self.kind} {name!r} ({_where(factory)}) leaves {left} unimplemented, which every {self.kind} "
+                f"component must implement (its contract: {self._contract_name()})"
+            )
         try:
             obj = factory(**kwargs)
         except (ConfigError, RegistryError) as e:
             raise type(e)(f"while building {self.kind} {name!r}: {e}") from e
-        if self.contract is not None and not isinstance(obj, self.contract):
+        self.check(obj, name)
+        return obj
+
+    def _contract_name(self) -> str:
+        c = self.contract
+        return f"{c.__module__}.{c.__qualname__}" if c is not None else "none"
+
+    def check(self, obj: Any, name: str) -> None:
+        """``obj`` keeps the contract: an instance of the contract class that sets every attribute it ``declares``."""
+        if self.contract is None:
+            return
+        if not isinstance(obj, self.contract):
             raise RegistryError(
                 f"{self.kind} {name!r} built a {type(obj).__name__}, which is not a {self.contract.__name__}: "
-                f"every {self.kind} component derives from {self.contract.__module__}.{self.contract.__qualname__} "
-                "(its contract)"
+                f"every {self.kind} component derives from {self._contract_name()} (its contract)"
             )
-        return obj
+        unset = [a for a in getattr(self.contract, "declares", ()) if not hasattr(obj, a)]
+        if unset:
+            raise RegistryError(
+                f"{self.kind} {name!r} built a {type(obj).__name__} that does not set {', '.join(unset)}, which every "
+                f"{self.kind} component declares (its contract: {self._contract_name()}; "
+                f"python tools/list.py {self.kind} --contract)"
+            )
 
     def _built(self, obj: Any) -> Any:
         """An object passed where a config was expected: one already built (of the kind's contract) passes."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import zoo  # noqa: F401  (registers every component once for the whole session)
+from registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -17,3 +21,15 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"the shared reference folder is missing: expected it at {SHARED}")
     return SHARED
+
+
+@pytest.fixture
+def registered() -> Iterator[Callable[[Registry, str, Callable[..., Any]], Callable[..., Any]]]:
+    """``registered(KIND, name, component)``: a test-only component, in its registry for this test only.
+
+    Listings and the registry-wide contract tests never see test plugins; a plugin that must exist in
+    another process (a subprocess importing it through a recipe's ``imports:``) registers on import
+    in a module that only that process imports (tests/engine/kill_plugin.py).
+    """
+    with contextlib.ExitStack() as stack:
+        yield lambda kind, name, obj: stack.enter_context(kind.temporarily(name, obj))

@@ -1,4 +1,8 @@
-"""Test plugins for extraction: a clip sampler that logs when it makes each instance (in whichever process)."""
+"""Test plugins for extraction: a clip sampler that logs when it makes each instance (in whichever process).
+
+Registered by the test that uses it (``registered(SAMPLERS, "test_logged_clips", LoggedClips)``); worker
+processes unpickle the sampler by its class and need no registry entry.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,8 @@ import time
 from typing import Any
 
 from zoo.data.samplers import ClipSampler, Sampling
-from zoo.kinds import SAMPLERS
 
 
-@SAMPLERS.register("test_logged_clips")
 class LoggedClips(ClipSampler):
     """``clips`` that append a monotonic timestamp to ``log`` for every instance made."""
 

@@ -17,8 +17,8 @@ import pytest
 import torch
 import yaml
 
+from aqa_tools.extract_features import main as extract_main
 from registry import ConfigError
-from tools.extract_features import main as extract_main
 from zoo.backbones import PtvBackbone
 from zoo.data.extract import (
     ExtractError,
@@ -33,12 +33,14 @@ from zoo.data.extract import pipeline as pipeline_module
 from zoo.data.extract.config import section_digest
 from zoo.data.extract.run import save_npy
 from zoo.data.features import load_feature
+from zoo.kinds import SAMPLERS
 
 FPS = 10  # the tiny videos' frame rate
 SECONDS = {"a": 2.0, "b": 3.0, "c": 4.0}
 CFG: dict[str, Any] = {
     "seed": 0,
     "batch_size": 2,
+    "workers": 0,  # tiny videos decode in this process; worker processes have tests of their own (below)
     "inputs": {
         "dynamic": {
             "sampler": {"type": "clips", "length": 4, "fps": 5.0},
@@ -189,7 +191,7 @@ def test_resume_after_an_interruption(
         return forward(self, x)
 
     monkeypatch.setattr(PtvBackbone, "forward", crash_on_second_video)
-    serial = {**CFG, "workers": 1}  # one worker: the videos' batches arrive in order, so b's is the second call
+    serial = {**CFG, "workers": 0}  # decoded here, in order: b's batch is the second call
     with pytest.raises(ExtractError, match=r"b\.mp4.*ptv:x3d_xs.*simulated crash"):
         extract_features(serial, videos, out, progress=False)
     monkeypatch.undo()
@@ -290,9 +292,13 @@ def test_two_ranks_under_torchrun_make_the_full_run(full_run: tuple[Path, Any], 
     assert shares == [["a", "c"], ["b"]]  # each process took its own share, none did it all
 
 
-def test_memory_is_bounded(make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_memory_is_bounded(
+    make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registered: Any
+) -> None:
     """A worker process stays at most a few instances ahead of the backbone, however long the video."""
-    import tests.data.extract_plugins  # noqa: F401  (registers test_logged_clips here; the worker imports it too)
+    from tests.data.extract_plugins import LoggedClips
+
+    registered(SAMPLERS, "test_logged_clips", LoggedClips)  # the worker unpickles the sampler by its class
 
     video = make_video("extract_long.mp4", seconds=8.0, fps=FPS)  # 10 clips
     log = tmp_path / "made.txt"

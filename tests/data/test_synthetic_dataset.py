@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import zoo
-from tools.predict import main as predict_tool
+from aqa_tools.predict import main as predict_tool
 from zoo.kinds import DATASETS
 
 EXTRACT = {
     "seed": 0,
     "batch_size": 8,
+    "workers": 0,  # a handful of tiny videos: starting worker processes would cost more than it saves
     "inputs": {
         "dynamic": {
             "sampler": {"type": "clips", "length": 4, "fps": 5.0},
@@ -31,32 +33,51 @@ EXTRACT = {
 }
 
 
+# One set for the whole module (10 videos, 3 validation: the fewest a Spearman is defined on), rendered and
+# extracted once; the demo test trains on the same parameters, so it finds both in the cache.
+SET = {"videos": 10, "duration": 3.0, "size": 64, "val_fraction": 0.4}
+
+
 def build(root: Path, **kw: object):
-    cfg = {"type": "synthetic", "root": str(root), "videos": 6, "duration": 3.0, "size": 64, "val_fraction": 0.25}
+    cfg = {"type": "synthetic", "root": str(root), **SET}
     return DATASETS.build({**cfg, **kw}).load({"dynamic": 2048, "static": 512}, EXTRACT, progress=False)
 
 
-def test_renders_extracts_and_loads_then_reuses_the_cache(tmp_path: Path) -> None:
-    data = build(tmp_path)
-    assert len(data.train) + len(data.val) + len(data.test) == 6 and len(data.test) == 2  # test_fraction 0.25
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("synthetic")
+
+
+@pytest.fixture(scope="module")
+def first(root: Path) -> Any:
+    return build(root)
+
+
+def test_renders_extracts_and_loads_then_reuses_the_cache(root: Path, first: Any) -> None:
+    data = first
+    assert len(data.train) + len(data.val) + len(data.test) == 10 and len(data.test) == 2  # test_fraction 0.25
+    assert len(data.val) == 3
     assert data.train.features["dynamic"][0].shape == (3, 2048)  # 3 s at 5 fps = 15 frames = 3 clips of 4
     assert data.train.features["static"][0].shape[1] == 512
     assert 0 < float(data.train.target.max()) <= 1.0  # scores divided by 25
-    (features,) = (tmp_path / "features").iterdir()
+    (features,) = [p for p in (root / "features").iterdir() if p.name == first_features(root)]
     stamp = {p: p.stat().st_mtime_ns for p in features.rglob("*.npy")}
-    again = build(tmp_path)  # everything cached: no video re-rendered, no feature re-extracted
+    again = build(root)  # everything cached: no video re-rendered, no feature re-extracted
     assert {p: p.stat().st_mtime_ns for p in features.rglob("*.npy")} == stamp
     assert again.test.names == data.test.names
 
 
-def test_from_raw_video_to_a_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The demo's path at toy size: render, extract, train, then score a video file with tools/predict.py."""
+def first_features(root: Path) -> str:
+    """The feature folder of the module's set (the one made with SET's seed 0 and EXTRACT)."""
+    folders = sorted((root / "features").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    return folders[0].name
+
+
+def test_from_raw_video_to_a_score(root: Path, first: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's path at toy size: render, extract (cached by the module's set), train, then score a video file."""
     overrides = [
-        f"data.root={tmp_path / 'data'}",
-        "data.videos=10",
-        "data.duration=3.0",
-        "data.size=64",
-        "data.val_fraction=0.4",  # 3 validation videos: the fewest a Spearman is defined on
+        f"data.root={root}",
+        *[f"data.{k}={v}" for k, v in SET.items()],
         f"extract={json.dumps(EXTRACT)}",
         "train.epochs=2",
         f"run.out={tmp_path / 'runs'}",
@@ -66,7 +87,7 @@ def test_from_raw_video_to_a_score(tmp_path: Path, capsys: pytest.CaptureFixture
     results = zoo.engine.train("actionnet/synthetic", overrides)
     capsys.readouterr()  # the run's table
     checkpoint = Path(results["run_dir"]) / "selected.pt"
-    (video,) = (tmp_path / "data" / "render").glob("*/videos/Synth_001.mp4")  # render/<digest of its parameters>
+    (video,) = [p for p in root.glob("render/*/videos/Synth_001.mp4") if p.parent.parent == first_render(root)]
     assert predict_tool(["--checkpoint", str(checkpoint), str(video), "--json", "--plot-dir", str(tmp_path)]) == 0
     (scored,) = json.loads(capsys.readouterr().out)
     assert scored["name"] == "Synth_001" and 0 < scored["score"] < 25
@@ -79,15 +100,19 @@ def test_needs_an_extract_section(tmp_path: Path) -> None:
         DATASETS.build({"type": "synthetic", "root": str(tmp_path)}).load({"dynamic": 2048})
 
 
-def test_another_render_never_reuses_the_features_of_the_first(tmp_path: Path) -> None:
+def first_render(root: Path) -> Path:
+    return min((root / "render").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+
+
+def test_another_render_never_reuses_the_features_of_the_first(root: Path, first: Any) -> None:
     """Changing data.seed (or size, fps, length, count) renders a set of its own; its features are its own too."""
-    first = build(tmp_path)
-    (render_a,) = (tmp_path / "render").iterdir()
+    render_a = first_render(root)
     kept = {p: p.stat().st_mtime_ns for p in render_a.rglob("*") if p.is_file()}
-    second = build(tmp_path, seed=1)
-    renders = sorted((tmp_path / "render").iterdir())
-    features = sorted((tmp_path / "features").iterdir())
-    assert len(renders) == 2 and len(features) == 2  # nothing overwritten, nothing shared
+    before = (len(list((root / "render").iterdir())), len(list((root / "features").iterdir())))
+    second = build(root, seed=1)
+    renders = list((root / "render").iterdir())
+    features = list((root / "features").iterdir())
+    assert (len(renders), len(features)) == (before[0] + 1, before[1] + 1)  # nothing overwritten, nothing shared
     assert {p: p.stat().st_mtime_ns for p in render_a.rglob("*") if p.is_file()} == kept  # the first set untouched
     a = {n: f for n, f in zip(first.train.names, first.train.features["dynamic"])}
     b = {n: f for n, f in zip(second.train.names, second.train.features["dynamic"])}

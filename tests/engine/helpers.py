@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +9,6 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from zoo.engine.hooks import Hook
-from zoo.kinds import HOOKS, LOSSES
 from zoo.losses import Loss
 
 HEADER = "Video_Name\tDifficulty_Score\tExecution_Score\tTotal_Score\tPenalty\tVideo_length\n"
@@ -66,21 +62,8 @@ def tiny_overrides(root: Path, out: Path, epochs: int = 3) -> list[str]:
     ]
 
 
-@HOOKS.register("test_kill_at_epoch")
-class KillAtEpoch(Hook):
-    """Test plugin: SIGKILL this process after ``epoch`` (its checkpoint is written by then)."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __call__(self, trainer: Any, epoch: int) -> None:
-        if epoch == self.epoch:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
-@LOSSES.register("test_nan_after")
 class NanAfter(Loss):
-    """Test plugin: MSE for ``calls`` batches, then NaN."""
+    """Test plugin (``registered(LOSSES, "test_nan_after", NanAfter)``): MSE for ``calls`` batches, then NaN."""
 
     def __init__(self, calls: int) -> None:
         super().__init__()

@@ -12,14 +12,14 @@ import pytest
 import torch
 
 import zoo
+from aqa_tools.predict import main as predict_tool
+from aqa_tools.recipe import main as recipe_tool
+from aqa_tools.test import main as evaluate_tool
+from aqa_tools.train import main as train_tool
 from registry import ConfigError, RecipeError, UnwritableError, load_checkpoint
 from registry.checkpoint import weights_digest
 from registry.provenance import MismatchError
 from tests.engine.helpers import make_feature_set, tiny_overrides
-from tools.predict import main as predict_tool
-from tools.recipe import main as recipe_tool
-from tools.test import main as evaluate_tool
-from tools.train import main as train_tool
 from zoo.data.features import Scoring
 from zoo.engine.hooks import Hook
 from zoo.engine.predict import judged_near
@@ -98,7 +98,6 @@ def test_judged_scores_are_read_from_the_column_the_model_was_trained_on(tmp_pat
 
 
 # -- predictions.json: made by the checkpoint it names ---------------------------------------------------
-@HOOKS.register("test_lose_selected")
 class LoseSelected(Hook):
     """Test plugin: keep a copy of selected.pt, then delete it after the last epoch (as a full disk or a user might)."""
 
@@ -112,8 +111,9 @@ class LoseSelected(Hook):
 
 
 def test_predictions_labelled_validation_selected_are_the_selected_weights_even_if_the_file_is_gone(
-    data: Path, tmp_path: Path
+    data: Path, tmp_path: Path, registered: Any
 ) -> None:
+    registered(HOOKS, "test_lose_selected", LoseSelected)
     keep = tmp_path / "kept_selected.pt"
     hooks = f"train.hooks=[{{type: test_lose_selected, epoch: 4, keep: '{keep}'}}]"
     results = zoo.engine.train("actionnet/base", [*tiny_overrides(data, tmp_path, epochs=4), hooks], progress=False)
@@ -173,7 +173,7 @@ def test_unwritable_places_are_named(
     ckpt = str(trained / "last.pt")
     assert predict_tool(["--checkpoint", ckpt, "--feature-root", str(data), name, "--plot-dir", str(blocker)]) == 2
     assert "cannot write the attention timelines into" in capsys.readouterr().err
-    from tools.export import main as export_tool
+    from aqa_tools.export import main as export_tool
 
     assert export_tool(["--checkpoint", ckpt, "--out", str(blocker / "m.pt2")]) == 2
     assert f"cannot write m.pt2 into the folder {blocker}" in capsys.readouterr().err

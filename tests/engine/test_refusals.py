@@ -14,13 +14,13 @@ import torch
 
 import registry
 import zoo
-from registry import ConfigError, DiskFullError, RecipeError, load_checkpoint
-from tests.engine.helpers import DIMS, HEADER, make_feature_set, tiny_overrides
-from tools.convert_official import main as convert_tool
-from tools.export import main as export_tool
-from tools.predict import main as predict_tool
-from tools.test import main as evaluate_tool
-from tools.train import main as train_tool
+from aqa_tools.convert_official import main as convert_tool
+from aqa_tools.export import main as export_tool
+from aqa_tools.predict import main as predict_tool
+from aqa_tools.test import main as evaluate_tool
+from aqa_tools.train import main as train_tool
+from registry import RecipeError, load_checkpoint
+from tests.engine.helpers import DIMS, make_feature_set, tiny_overrides
 from zoo.engine import rundir
 from zoo.engine.distributed import World
 from zoo.engine.metrics import few_videos_warning, fisher_z_mean, score_metrics
@@ -268,11 +268,17 @@ def test_a_trained_checkpoint_with_input_statistics_exports_to_onnx(
     run = Path(zoo.engine.train("actionnet/base", ov, progress=False)["run_dir"])
     monkeypatch.chdir(tmp_path)
     assert export_tool(["--checkpoint", str(run / "last.pt"), "--format", "onnx"]) == 0
-    assert (tmp_path / "exports" / "actionnet_base.onnx").is_file()  # named by the recipe, not 'last'
+    made = tmp_path / "exports" / "actionnet_base.onnx"
+    assert made.is_file()  # named by the recipe, not 'last'
     capsys.readouterr()
-    assert export_tool(["--checkpoint", str(run / "last.pt"), "--format", "onnx"]) == 2
-    assert "exists" in capsys.readouterr().err and "--force" in capsys.readouterr().err + "--force"
-    assert export_tool(["--checkpoint", str(run / "last.pt"), "--format", "onnx", "--force"]) == 0
+    # An existing file is kept unless --force (checked on a pt2 export: the same rule, a third of the time).
+    old = tmp_path / "exports" / "actionnet_base.pt2"
+    old.write_bytes(b"an earlier export")
+    assert export_tool(["--checkpoint", str(run / "last.pt"), "--format", "pt2"]) == 2
+    err = capsys.readouterr().err
+    assert "exists" in err and "--force" in err and old.read_bytes() == b"an earlier export"
+    assert export_tool(["--checkpoint", str(run / "last.pt"), "--format", "pt2", "--force"]) == 0
+    assert old.read_bytes() != b"an earlier export"
 
 
 def test_a_failed_export_check_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -308,8 +314,6 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_last_good_one(
     assert "no space left on" in err and "the previous last.pt is kept" in err and "Traceback" not in err
     (run,) = (tmp_path / "actionnet" / "base").iterdir()
     assert load_checkpoint(run / "last.pt")["epoch"] == 1 and not list(run.glob(".*.tmp"))
-    with pytest.raises(DiskFullError):
-        raise DiskFullError("x")
 
 
 def test_a_bug_keeps_its_traceback_and_a_user_error_does_not(
@@ -326,6 +330,5 @@ def test_a_bug_keeps_its_traceback_and_a_user_error_does_not(
     monkeypatch.undo()
     assert train_tool(["actionnet/base", *tiny_overrides(data, tmp_path, epochs=1), "train.batch_size=0"]) == 2
     assert capsys.readouterr().err.startswith("error: train.batch_size must be >= 1, got 0")
-    assert isinstance(ConfigError("x"), zoo.errors.UserError) and not isinstance(ValueError("x"), zoo.errors.UserError)
     assert evaluate_tool(["--checkpoint", str(tmp_path / "missing.pt")]) == 2
-    assert HEADER.startswith("Video_Name")
+    assert capsys.readouterr().err == f"error: checkpoint {str(tmp_path / 'missing.pt')!r} does not exist\n"

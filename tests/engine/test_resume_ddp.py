@@ -32,7 +32,7 @@ def history(run_dir: Path) -> list[dict]:
 
 def test_killed_run_resumes_to_the_same_result(data: Path, tmp_path: Path) -> None:
     ov = tiny_overrides(data, tmp_path / "killed", epochs=6)
-    killer = ["imports=[zoo, tests.engine.helpers]", "train.hooks=[{type: test_kill_at_epoch, epoch: 3}]"]
+    killer = ["imports=[zoo, tests.engine.kill_plugin]", "train.hooks=[{type: test_kill_at_epoch, epoch: 3}]"]
     train = [sys.executable, "tools/train.py", "actionnet/base", *ov, *killer]
     first = run(train)
     assert first.returncode == -9, first.stderr  # SIGKILL, mid-way

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from aqa_tools.zoo_table import main as table_main
 from registry import load_recipe
 from tests.engine.helpers import make_feature_set
-from tools.zoo_table import main as table_main
 from zoo.engine.zoo_table import adapt, protocol
 
 

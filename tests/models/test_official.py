@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import registry
+from aqa_tools.convert_official import main as convert_main
 from registry import RecipeError
-from tools.convert_official import main as convert_main
 from zoo.models.official import convert_official
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+from typing import ClassVar
+
 from torch import Tensor, nn
 
 from ..kinds import ATTENTION
 
 
-class Attention(nn.Module):
+class Attention(nn.Module, metaclass=ABCMeta):
     """Weights the instances of a stream and pools them to one vector.
 
     Built as ``Attention(in_dim=C, **recipe_args)``; declares ``out_dim``.
@@ -17,10 +20,12 @@ class Attention(nn.Module):
     gives each video the feature and weights it gives alone.
     """
 
+    declares: ClassVar[tuple[str, ...]] = ("out_dim",)  # set by every component; checked when built
+
     out_dim: int
 
-    def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor | None]:
-        raise NotImplementedError
+    @abstractmethod
+    def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor | None]: ...
 
 
 ATTENTION.contract = Attention

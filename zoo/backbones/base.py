@@ -8,10 +8,11 @@ network, strip its classifier, keep it in ``self.net`` and call ``finish(weights
 from __future__ import annotations
 
 import os
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -78,7 +79,7 @@ class InputSpec:
         }
 
 
-class Backbone(nn.Module):
+class Backbone(nn.Module, metaclass=ABCMeta):
     """Frames -> one feature vector per instance; says ``feature_dim`` and ``input_spec`` up front.
 
     ``forward(x)`` takes normalised float frames ``[B, 3, T, H, W]`` (``input_spec.kind == "video"``)
@@ -88,6 +89,8 @@ class Backbone(nn.Module):
     Built with ``pretrained`` (downloaded, read with weights_only=True), ``weights`` (a local file),
     ``freeze``; the library's network, classifier stripped, is ``self.net``.
     """
+
+    declares: ClassVar[tuple[str, ...]] = ("name", "feature_dim", "input_spec", "net")  # checked when built
 
     feature_dim: int
     input_spec: InputSpec
@@ -122,6 +125,9 @@ class Backbone(nn.Module):
             self.load_weights(weights)
         if freeze:
             self.freeze()
+
+    @abstractmethod
+    def forward(self, x: Tensor) -> Tensor: ...
 
     # -- freezing -----------------------------------------------------------------------------
     def freeze(self) -> Backbone:

@@ -8,7 +8,8 @@ feature extraction can report how much of a data set was cropped for real.
 
 from __future__ import annotations
 
-from typing import Any
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -20,7 +21,7 @@ from ..kinds import CROPPERS
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, exclusive ends
 
 
-class Cropper:
+class Cropper(ABC):
     """The contract of a cropper: ``cropper(frames [T, H, W, 3] uint8, key frame last) -> crop [h, w, 3]``.
 
     A subclass says where the athlete is with ``find(frames) -> box or None``; this class does the
@@ -30,6 +31,7 @@ class Cropper:
     counts; ``summary(stats)`` reports counts summed over them.
     """
 
+    declares: ClassVar[tuple[str, ...]] = ("name", "can_fall_back")  # checked when built
     name = "base"
     can_fall_back = True
 
@@ -40,9 +42,9 @@ class Cropper:
         self.keep_last = keep_last
         self._last: Box | None = None
 
+    @abstractmethod
     def find(self, frames: np.ndarray) -> Box | None:
         """The box to crop from ``frames[-1]``, or None when there is no one."""
-        raise NotImplementedError
 
     def start_video(self) -> None:
         """A new video begins: forget its boxes (the statistics stay)."""

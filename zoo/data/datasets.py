@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from .features import FeatureData, Scoring, carve_validation, check_disjoint, re
 READERS = {"rg": read_rg, "fisv": read_fisv}
 
 
-class Dataset:
+class Dataset(ABC):
     """The contract of a dataset type: a typed ``data:`` section that can load itself.
 
     Built from the recipe's ``data:`` keys (checked; nothing is read). ``load(inputs, extract,
@@ -37,6 +38,7 @@ class Dataset:
     """
 
     section: ClassVar[str] = "data"
+    declares: ClassVar[tuple[str, ...]] = ("score_scale", "target", "format", "window", "pad_mask")
     score_scale: float
     target: str  # the annotation column that is the score (Scoring.target)
     format: str  # the annotation format (rg, fisv)
@@ -46,10 +48,10 @@ class Dataset:
     def __post_init__(self) -> None:
         check_fields(self, self.section)
 
+    @abstractmethod
     def load(
         self, inputs: Mapping[str, int], extract: Mapping[str, Any] | None = None, progress: bool = True
-    ) -> FeatureData:
-        raise NotImplementedError
+    ) -> FeatureData: ...
 
     def video_folder(self) -> Path | None:
         """Where the videos of this data set are, when the zoo knows (the synthetic set); else None."""

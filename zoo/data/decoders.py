@@ -9,9 +9,10 @@ libraries on the system) and is never a dependency of the zoo.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class Video(Protocol):
     def facts(self) -> dict[str, Any]: ...
 
 
-class Decoder:
+class Decoder(ABC):
     """The contract of a decoder: ``open(path, max_missing) -> Video``.
 
     ``open`` checks the file at once (missing, empty, not a video: a ``VideoError`` naming it).
@@ -52,13 +53,18 @@ class Decoder:
     when given, by the decoder), upright: a display rotation is applied. A decode error mid-file
     raises ``VideoError`` where it happens; a file cut short raises it at its end when more than
     ``max_missing`` of the frames it promises are missing. A decoder is pickled into the
-    extraction's worker processes, so it holds settings, not open files.
+    extraction's worker processes, so it holds settings, not open files. ``share_cores(n)`` tells it,
+    in a worker process, how many cores it may use (a decoder with threads of its own takes them).
     """
 
+    declares: ClassVar[tuple[str, ...]] = ("name",)  # checked when built
     name = "decoder"
 
-    def open(self, path: str | os.PathLike[str], max_missing: float = MAX_MISSING) -> Video:
-        raise NotImplementedError
+    @abstractmethod
+    def open(self, path: str | os.PathLike[str], max_missing: float = MAX_MISSING) -> Video: ...
+
+    def share_cores(self, cores: int) -> None:  # noqa: B027  (optional: most decoders have no threads to size)
+        """Use at most ``cores`` cores (default: the decoder has no threads to size)."""
 
 
 DECODERS.contract = Decoder
@@ -78,6 +84,10 @@ class PyAVDecoder(Decoder):
     def open(self, path: str | os.PathLike[str], max_missing: float = MAX_MISSING) -> VideoReader:
         return VideoReader(path, threads=self.threads, max_missing=max_missing)
 
+    def share_cores(self, cores: int) -> None:
+        if self.threads == 0:  # FFmpeg would start a thread per core in every worker: one share each instead
+            self.threads = max(1, cores)
+
 
 @DECODERS.register("torchcodec")
 class TorchCodecDecoder(Decoder):
@@ -88,6 +98,10 @@ class TorchCodecDecoder(Decoder):
     def __init__(self, device: str = "cpu", threads: int = 0, chunk: int = 32) -> None:
         self.device, self.threads, self.chunk = device, int(threads), int(chunk)
         import_torchcodec()  # fail at build time, with the reason, not at the first video
+
+    def share_cores(self, cores: int) -> None:
+        if self.threads == 0:
+            self.threads = max(1, cores)
 
     def open(self, path: str | os.PathLike[str], max_missing: float = MAX_MISSING) -> TorchCodecVideo:
         return TorchCodecVideo(Path(path), self, max_missing)

@@ -16,9 +16,11 @@ never sits in memory. ``sampler(frames, num_frames)`` runs it over an iterable o
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -51,7 +53,7 @@ class Sampling:
         return []
 
 
-class Sampler:
+class Sampler(ABC):
     """The contract of a sampler: ``fps``, ``seconds_per_instance``, and ``start(num_frames) -> Sampling``.
 
     Built from the recipe's ``sampler:`` keys. ``fps`` is the rate of the frames the sampler reads
@@ -61,11 +63,12 @@ class Sampler:
     ``[T, H, W, 3]``, the key frame last for single-frame samplers.
     """
 
+    declares: ClassVar[tuple[str, ...]] = ("fps", "seconds_per_instance")  # checked when built
     fps: float | None
     seconds_per_instance: float | None
 
-    def start(self, num_frames: int | None = None) -> Sampling:
-        raise NotImplementedError
+    @abstractmethod
+    def start(self, num_frames: int | None = None) -> Sampling: ...
 
     def __call__(self, frames: Iterable[Frame], num_frames: int | None = None) -> Iterator[Instance]:
         run = self.start(num_frames)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+from typing import ClassVar
+
 from torch import Tensor, nn
 
 from ..kinds import EMBEDDINGS
 
 
-class Embedding(nn.Module):
+class Embedding(nn.Module, metaclass=ABCMeta):
     """Maps each instance's features to the stream's width.
 
     Built as ``Embedding(in_dim=C, **recipe_args)``; declares ``out_dim``.
@@ -17,10 +20,12 @@ class Embedding(nn.Module):
     (the stream zeroes them).
     """
 
+    declares: ClassVar[tuple[str, ...]] = ("out_dim",)  # set by every component; checked when built
+
     out_dim: int
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor: ...
 
 
 EMBEDDINGS.contract = Embedding

@@ -1,16 +1,30 @@
-"""The contract of a training hook, and the hooks the zoo ships."""
+"""The contract of a training hook (typed against the trainer's state, not the trainer), and the zoo's hooks."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Protocol
 
 from ..kinds import HOOKS
 
-if TYPE_CHECKING:
-    from .trainer import Trainer
+
+class TrainerState(Protocol):
+    """What a hook may read of the training run (and ``stop_requested``, the one thing it may set)."""
+
+    run_dir: Path
+    epoch: int
+    epochs: int
+    select: str  # "val" (validation-selected) or "last"
+    history: list[dict[str, Any]]  # one row per epoch: loss, learning rate, metrics of evaluated epochs
+    best: dict[str, Any] | None  # the selected epoch's row
+    stop_requested: bool
+
+    @property
+    def has_validation(self) -> bool: ...
 
 
-class Hook:
+class Hook(ABC):
     """Called by the trainer after every epoch: ``hook(trainer, epoch)``.
 
     Built as ``Hook(**recipe_args)`` from ``train.hooks``. ``setup(trainer)`` runs once before the
@@ -20,11 +34,11 @@ class Hook:
     to end the run after this epoch (the results and checkpoints are written as for a finished run).
     """
 
-    def setup(self, trainer: Trainer) -> None:
+    def setup(self, trainer: TrainerState) -> None:  # noqa: B027  (optional: most hooks work in any run)
         """Check that this hook can work in ``trainer``'s run (default: it always can)."""
 
-    def __call__(self, trainer: Trainer, epoch: int) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def __call__(self, trainer: TrainerState, epoch: int) -> None: ...
 
 
 HOOKS.contract = Hook
@@ -41,20 +55,20 @@ class EarlyStopping(Hook):
             raise ConfigError(f"early_stopping: patience must be an integer >= 1 (epochs), got {patience!r}")
         self.patience = patience
 
-    def setup(self, trainer: Trainer) -> None:
+    def setup(self, trainer: TrainerState) -> None:
         if trainer.select != "val":
             from registry import ConfigError
 
             why = (
-                "the data has no validation split (data.val_fraction is 0)"
-                if trainer.data.val is None
-                else ("eval.select is 'last'")
+                "eval.select is 'last'"
+                if trainer.has_validation
+                else "the data has no validation split (data.val_fraction is 0)"
             )
             raise ConfigError(
                 f"train.hooks: early_stopping stops when validation Spearman stops improving, but {why}, so it would "
                 "never stop the run. Set data.val_fraction (e.g. 0.2) and eval.select=val, or remove the hook."
             )
 
-    def __call__(self, trainer: Trainer, epoch: int) -> None:
+    def __call__(self, trainer: TrainerState, epoch: int) -> None:
         if trainer.best is not None and epoch - trainer.best["epoch"] >= self.patience:
             trainer.stop_requested = True

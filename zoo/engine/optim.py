@@ -17,10 +17,31 @@ from registry import ConfigError
 
 from ..kinds import OPTIMIZERS, SCHEDULERS
 
+OPTIMIZERS.set_contract(
+    torch.optim.Optimizer,
+    """A ``torch.optim.Optimizer``, built as ``Optimizer(params=groups, lr=..., **recipe_args)``.
+
+``optim: {type: SGD, lr: 0.01, groups: [{params: "head.*", lr_mult: 5.0}]}``: ``params`` are parameter
+groups by name pattern (``build_optimizer``), each group's ``lr`` the base rate times its ``lr_mult``;
+the remaining keys are the optimiser's own arguments, checked against its signature. Stepped once per batch.""",
+)
+SCHEDULERS.set_contract(
+    torch.optim.lr_scheduler.LRScheduler,
+    """A ``torch.optim.lr_scheduler.LRScheduler``, built as ``Scheduler(optimizer=..., epochs=E, **recipe_args)``
+(``epochs`` where it takes it: a schedule may be written in epochs before the end).
+
+Stepped once per epoch, after it; ``schedule: null`` keeps the rate constant.""",
+)
 for _name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam"):
     OPTIMIZERS.register(_name)(getattr(torch.optim, _name))
-for _name in ("MultiStepLR", "StepLR", "CosineAnnealingLR", "ExponentialLR", "LambdaLR", "OneCycleLR"):
+for _name in ("MultiStepLR", "StepLR", "CosineAnnealingLR", "ExponentialLR"):
     SCHEDULERS.register(_name)(getattr(torch.optim.lr_scheduler, _name))
+SCHEDULERS.leave_out("LambdaLR", "its lr_lambda is a Python function, which no recipe can write (see 'cosine')")
+SCHEDULERS.leave_out(
+    "OneCycleLR",
+    "it sets every group to one max_lr, silently dropping optim.groups' lr_mult, and is made to step per batch "
+    "where the zoo steps schedules per epoch (see 'cosine': warm-up, then cosine decay)",
+)
 
 GROUP_KEYS = ("params", "lr_mult", "weight_decay", "momentum", "betas")
 

@@ -29,29 +29,8 @@ from ..data.video import VIDEO_SUFFIXES
 from .evaluate import check_finite
 from .provenance import check_made_by
 from .run import checkpoint_scoring
+from .scores import VideoScore
 from .trainer import AMP
-
-
-@dataclass
-class VideoScore:
-    name: str
-    score: float  # in the annotation's units (the model's output times the training score scale)
-    weights: dict[str, list[float] | None] = field(default_factory=dict)
-    seconds_per_instance: dict[str, float | None] = field(default_factory=dict)
-    source: str = ""  # the video or feature file scored
-    judged: float | None = None  # the judged score, where the caller knows it
-    target: str | None = None  # which annotation column ``score`` and ``judged`` are (total, difficulty, tes, ...)
-    accepted: list[str] = field(default_factory=list)  # mismatches accepted to score this item
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "score": self.score, "weights": self.weights, "source": self.source}
-        if self.target is not None:
-            out["target"] = self.target
-        if self.judged is not None:
-            out["judged"] = self.judged
-        if self.accepted:
-            out["accepted"] = self.accepted
-        return out
 
 
 @dataclass

@@ -18,16 +18,14 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from registry import write_atomic
 
 from ..errors import DataError
-
-if TYPE_CHECKING:
-    from .predict import VideoScore
+from .scores import VideoScore
 
 THUMBNAILS = 4  # more would not fit side by side at a readable size
 THUMB_HEIGHT = 96  # pixels, decoded at this height by FFmpeg's scaler
@@ -61,6 +59,18 @@ def plot_attention(result: VideoScore, path: str | Path) -> Path:
     With the video at hand (``result.source``) the frames of the most-weighted instances of the
     first stream with weights are shown above; for a synthetic video the true elements are shaded.
     """
+    import matplotlib.pyplot as plt
+
+    fig = attention_figure(result)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    plt.close(fig)
+    return write_atomic(path, buf.getvalue())
+
+
+def attention_figure(result: VideoScore) -> Any:
+    """The matplotlib figure ``plot_attention`` saves (the caller closes it): one axis per stream with weights,
+    above them an axis of thumbnails when there are any."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,10 +110,7 @@ def plot_attention(result: VideoScore, path: str | Path) -> Path:
     if no_elements:
         fig.text(0.01, 0.005, no_elements[:160], fontsize=7, color="tab:red")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    plt.close(fig)
-    return write_atomic(path, buf.getvalue())
+    return fig
 
 
 # -- drawing --------------------------------------------------------------------------------------

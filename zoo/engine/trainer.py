@@ -138,6 +138,10 @@ class Trainer:
             "accepted": list(self.accepted),
         }
 
+    @property
+    def has_validation(self) -> bool:
+        return self.data.val is not None
+
     def _selection(self) -> tuple[str, list[str]]:
         """``val`` or ``last``, and a note when the recipe asked for a selection the data cannot give."""
         select = self.sections.eval.select

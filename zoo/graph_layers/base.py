@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from typing import ClassVar
 
 from torch import Tensor, nn
@@ -10,7 +11,7 @@ from ..graphs import InstanceGraph
 from ..kinds import GRAPH_LAYERS
 
 
-class GraphLayer(nn.Module):
+class GraphLayer(nn.Module, metaclass=ABCMeta):
     """Updates every instance from its neighbours in the instance graph.
 
     Built as ``GraphLayer(in_dim=C, out_dim=None, **recipe_args)`` (``out_dim`` None keeps the
@@ -22,11 +23,13 @@ class GraphLayer(nn.Module):
     padded rows may hold anything (the stream zeroes them).
     """
 
+    declares: ClassVar[tuple[str, ...]] = ("out_dim", "needs_graph")  # set by every component; checked when built
+
     needs_graph: ClassVar[bool] = True
     out_dim: int
 
-    def forward(self, x: Tensor, graph: InstanceGraph | None, mask: Tensor) -> Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def forward(self, x: Tensor, graph: InstanceGraph | None, mask: Tensor) -> Tensor: ...
 
 
 GRAPH_LAYERS.contract = GraphLayer

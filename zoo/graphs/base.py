@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+from typing import ClassVar
+
 from torch import Tensor, nn
 
 from registry import ConfigError
@@ -12,7 +15,7 @@ from .graph import InstanceGraph, mask_adjacency, normalize_adjacency
 NORMALIZE = ("sym", "row", "none")
 
 
-class GraphBuilder(nn.Module):
+class GraphBuilder(nn.Module, metaclass=ABCMeta):
     """Builds the instance graph of every video in the batch.
 
     Built as ``GraphBuilder(**recipe_args)`` (``in_dim`` is offered to builders that learn).
@@ -23,6 +26,8 @@ class GraphBuilder(nn.Module):
     (``sym``: D^-1/2 A D^-1/2, ``row``: D^-1 A, ``none``) happen here.
     """
 
+    declares: ClassVar[tuple[str, ...]] = ("normalize",)  # set by every component; checked when built
+
     def __init__(self, normalize: str = "sym") -> None:
         super().__init__()
         if normalize not in NORMALIZE:
@@ -31,8 +36,8 @@ class GraphBuilder(nn.Module):
             )
         self.normalize = normalize
 
-    def adjacency(self, x: Tensor, mask: Tensor) -> Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def adjacency(self, x: Tensor, mask: Tensor) -> Tensor: ...
 
     def forward(self, x: Tensor, mask: Tensor) -> InstanceGraph:
         adj = mask_adjacency(self.adjacency(x, mask), mask)

@@ -80,11 +80,19 @@ class KnnSimilarity(GraphBuilder):
         weight = top.clamp(min=0) if self.weighted else torch.ones_like(top)
         return idx.clamp(max=n - 1), torch.where(valid, weight, torch.zeros_like(weight))
 
-    def forward(self, x: Tensor, mask: Tensor) -> InstanceGraph:
-        idx, weight = self.neighbors(x, mask)
+    @staticmethod
+    def _dense(idx: Tensor, weight: Tensor, x: Tensor) -> Tensor:
         dense = torch.zeros(x.shape[0], x.shape[1], x.shape[1], device=x.device, dtype=x.dtype)
         # scatter_add: padded slots point at a real column with weight 0 and must not overwrite it.
-        dense = mask_adjacency(dense.scatter_add(2, idx, weight.to(x.dtype)), mask)
+        return dense.scatter_add(2, idx, weight.to(x.dtype))
+
+    def adjacency(self, x: Tensor, mask: Tensor) -> Tensor:
+        return self._dense(*self.neighbors(x, mask), x)
+
+    def forward(self, x: Tensor, mask: Tensor) -> InstanceGraph:
+        # Overridden (the neighbours are found once, for the dense and the sparse view alike).
+        idx, weight = self.neighbors(x, mask)
+        dense = mask_adjacency(self._dense(idx, weight, x), mask)
         adj = normalize_adjacency(dense, self.normalize)
         # The sparse form carries the normalised weights, so both views agree.
         return InstanceGraph(adj, mask, neighbors=(idx, adj.gather(2, idx) * (weight != 0)))

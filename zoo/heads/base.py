@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 from torch import Tensor, nn
 
 from ..kinds import HEADS
 
 
-class Head(nn.Module):
+class Head(nn.Module, metaclass=ABCMeta):
     """Regresses the score from the fused vector.
 
     Built as ``Head(in_dim=C, **recipe_args)``. ``forward(x [B, C]) -> {"score": [B], ...}``: the score
@@ -16,8 +18,8 @@ class Head(nn.Module):
     Every output with a leading batch axis is per video.
     """
 
-    def forward(self, x: Tensor) -> dict[str, Tensor]:
-        raise NotImplementedError
+    @abstractmethod
+    def forward(self, x: Tensor) -> dict[str, Tensor]: ...
 
 
 HEADS.contract = Head

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from typing import Any, ClassVar
 
 from torch import Tensor, nn
@@ -9,7 +10,7 @@ from torch import Tensor, nn
 from ..kinds import LOSSES
 
 
-class Loss(nn.Module):
+class Loss(nn.Module, metaclass=ABCMeta):
     """A training objective.
 
     ``forward(outputs, target [B]) -> scalar``, where ``outputs`` is the model's output dict
@@ -17,10 +18,12 @@ class Loss(nn.Module):
     reads beyond ``score``; a loss whose outputs are missing says which head or attention provides them.
     """
 
+    declares: ClassVar[tuple[str, ...]] = ("requires",)  # set by every component; checked when built
+
     requires: ClassVar[tuple[str, ...]] = ("score",)
 
-    def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor: ...
 
 
 LOSSES.contract = Loss

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
-from ..kinds import MODELS
+from ..kinds import MODELS, STREAMS
 
 
-class Model(nn.Module):
+class Model(nn.Module, metaclass=ABCMeta):
     """A whole scorer, as the engine, the exporters and the checkpoints see it.
 
     ``inputs``: ``{input name: feature width}``. ``forward(batch) -> {"score": [B], "weights":
@@ -24,26 +25,50 @@ class Model(nn.Module):
     * ``example_inputs(...)`` and ``dynamic_dims()``: inputs and dynamic axes for export.
     """
 
+    declares: ClassVar[tuple[str, ...]] = ("inputs",)  # set by every component; checked when built
+
     inputs: dict[str, int]
 
+    @abstractmethod
+    def forward(self, batch: dict[str, Tensor]) -> dict[str, Any]: ...
+
+    @abstractmethod
     def instance_weights(
         self, out: Mapping[str, Any], batch: Mapping[str, Tensor]
-    ) -> dict[str, list[list[float] | None]]:
-        raise NotImplementedError
+    ) -> dict[str, list[list[float] | None]]: ...
 
-    def stream_inputs(self) -> dict[str, str]:
-        raise NotImplementedError
+    @abstractmethod
+    def stream_inputs(self) -> dict[str, str]: ...
 
-    def fit_input_stats(self, features: Mapping[str, Iterable[Any]]) -> list[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def fit_input_stats(self, features: Mapping[str, Iterable[Any]]) -> list[str]: ...
 
+    @abstractmethod
     def example_inputs(
         self, batch: int = 2, lengths: dict[str, int] | None = None, seed: int = 0, ragged: bool = False
-    ) -> dict[str, Tensor]:
-        raise NotImplementedError
+    ) -> dict[str, Tensor]: ...
 
-    def dynamic_dims(self) -> dict[str, dict[int, str]]:
-        raise NotImplementedError
+    @abstractmethod
+    def dynamic_dims(self) -> dict[str, dict[int, str]]: ...
 
 
 MODELS.contract = Model
+
+
+class InstanceStream(nn.Module, metaclass=ABCMeta):
+    """One kind of instance -> one vector (ACTION-NET's context-aware attention module is one recipe of it).
+
+    Built with ``in_dim`` (the width of the input it reads, when known) and ``input`` (the model input it
+    reads); declares ``in_dim``, ``out_dim``, ``input`` and ``input_norm`` (a ``FeatureNorm`` fitted on the
+    training features, or None). ``forward(x [B, N, C], mask [B, N] | None) -> (feature [B, out_dim],
+    weights)``, weights as the attention unit gives them (``[B, N]``, ``[B, H, N]`` or None); a padded batch
+    gives each video what it gives alone.
+    """
+
+    declares: ClassVar[tuple[str, ...]] = ("in_dim", "out_dim", "input", "input_norm")  # checked when built
+
+    @abstractmethod
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor | None]: ...
+
+
+STREAMS.contract = InstanceStream

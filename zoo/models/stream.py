@@ -11,17 +11,14 @@ from registry import ConfigError
 
 from ..blocks import FeatureNorm
 from ..kinds import ATTENTION, BACKBONES, EMBEDDINGS, GRAPH_BUILDERS, GRAPH_LAYERS, STREAMS
+from .base import InstanceStream
 
 SKIPS = ("concat", "add", "none")
 
 
 @STREAMS.register("stream")
-class Stream(nn.Module):
-    """A stream over one kind of instance; ACTION-NET's context-aware attention module is one recipe of it.
-
-    The contract of the ``streams`` kind: built with ``in_dim`` (the input's width) and ``input``
-    (the model input it reads); declares ``in_dim``, ``out_dim`` and ``input_norm`` (a ``FeatureNorm``
-    or None); ``forward(x [B, N, C], mask [B, N] | None) -> (feature [B, out_dim], weights)``.
+class Stream(InstanceStream):
+    """Embed -> instance graph -> graph layers -> attention: ACTION-NET's context-aware attention module.
 
     ``skip`` joins the embedding X and the graph output H before attention: ``concat`` gives
     ``[X ; H]`` (ACTION-NET), ``add`` X + H, ``none`` H alone. Without ``graph_layers`` the
@@ -105,6 +102,3 @@ def _graph_builder(graph: dict[str, Any] | None, layers: nn.Module | None, width
             "'graph:' a builder (python tools/list.py graph_builders), e.g. {type: temporal_decay}"
         )
     return GRAPH_BUILDERS.build(graph, in_dim=width)
-
-
-STREAMS.contract = Stream

@@ -49,8 +49,8 @@ def _init_worker(worker_id: int) -> None:
 
     cv2.setNumThreads(1)
     info = get_worker_info()
-    if info is not None and getattr(info.dataset.decoder, "threads", None) == 0:
-        info.dataset.decoder.threads = max(1, (os.cpu_count() or 1) // info.num_workers)
+    if info is not None:
+        info.dataset.decoder.share_cores((os.cpu_count() or 1) // info.num_workers)
 
 
 def auto_workers(videos: int, gpu: bool) -> int:

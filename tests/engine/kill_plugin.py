@@ -1,0 +1,23 @@
+"""A test plugin for runs in other processes: imported there through a recipe's ``imports:``, it registers
+``test_kill_at_epoch`` in that process only (the test session's registries never hold it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+from zoo.engine.hooks import Hook
+from zoo.kinds import HOOKS
+
+
+@HOOKS.register("test_kill_at_epoch")
+class KillAtEpoch(Hook):
+    """Test plugin: SIGKILL this process after ``epoch`` (its checkpoint is written by then)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __call__(self, trainer: Any, epoch: int) -> None:
+        if epoch == self.epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
