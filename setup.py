@@ -48,6 +48,7 @@ setup(
             "onnxscript>=0.2",
             "onnxruntime>=1.18",
             "playwright>=1.40",  # tests/engine/test_report.py opens the HTML report in the system Chromium
+            "torchcodec>=0.8",  # the optional decoder's tests (it needs FFmpeg's libraries: apt install ffmpeg)
         ],
     },
     # The same doors as tools/<tool>.py: `aqa-train actionnet/synthetic` is `python tools/train.py actionnet/synthetic`.

@@ -41,10 +41,9 @@ def main(argv: list[str] | None = None) -> int:
             width = max((len(n) for n in names), default=0)
             print("\n".join(f"{n:<{width}}  {describe_recipe(n)}" for n in names))
             return
-        recipe = load_recipe(args.recipe, args.overrides)
-        check_recipe(recipe)
+        recipe = check_recipe(load_recipe(args.recipe, args.overrides))
         check_model(recipe)  # every component's type and arguments, as a run would build them
-        print(dump_recipe(recipe), end="")
+        print(dump_recipe(recipe.raw), end="")
 
     return run(work)
 

@@ -50,6 +50,7 @@ def test_every_tool_command_names_the_venv_and_parses(argv: list[str]) -> None:
     module.build_parser().parse_intermixed_args(args)  # an unknown option or a missing argument fails here
 
 
+@pytest.mark.slow  # seconds of other processes or of rendering: skip with -m 'not slow'
 def test_the_register_a_component_example_works_as_written(tmp_path: Path) -> None:
     section = README.split("## Register a component")[1].split("\n## ")[0]
     python = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]

@@ -28,16 +28,7 @@ class TrainingDiverged(UserError, RuntimeError):
     exit_code = 3
 
 
-USER_ERRORS: tuple[type[BaseException], ...] = (UserError,)
-
-
-def exit_code(error: BaseException) -> int:
-    """The exit code a tool returns for ``error`` (1 for anything that is not a ``UserError``)."""
-    return int(getattr(error, "exit_code", 1)) if isinstance(error, UserError) else 1
-
-
 __all__ = [
-    "USER_ERRORS",
     "ConfigError",
     "DataError",
     "DiskFullError",
@@ -48,5 +39,4 @@ __all__ = [
     "RegistryError",
     "TrainingDiverged",
     "UserError",
-    "exit_code",
 ]

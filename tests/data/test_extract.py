@@ -272,6 +272,7 @@ def test_tool_takes_rank_and_world_from_the_environment(
     assert (out / "extract.rank1.json").exists() and not (out / "extract.rank0.json").exists()
 
 
+@pytest.mark.slow  # seconds of other processes or of rendering: skip with -m 'not slow'
 def test_two_ranks_under_torchrun_make_the_full_run(full_run: tuple[Path, Any], videos: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(yaml.safe_dump({"extract": CFG}))

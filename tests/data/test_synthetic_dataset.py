@@ -73,6 +73,7 @@ def first_features(root: Path) -> str:
     return folders[0].name
 
 
+@pytest.mark.slow  # seconds of other processes or of rendering: skip with -m 'not slow'
 def test_from_raw_video_to_a_score(root: Path, first: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The demo's path at toy size: render, extract (cached by the module's set), train, then score a video file."""
     overrides = [
@@ -104,18 +105,28 @@ def first_render(root: Path) -> Path:
     return min((root / "render").iterdir(), key=lambda p: p.stat().st_mtime_ns)
 
 
+@pytest.mark.slow  # seconds of other processes or of rendering: skip with -m 'not slow'
 def test_another_render_never_reuses_the_features_of_the_first(root: Path, first: Any) -> None:
     """Changing data.seed (or size, fps, length, count) renders a set of its own; its features are its own too."""
     render_a = first_render(root)
     kept = {p: p.stat().st_mtime_ns for p in render_a.rglob("*") if p.is_file()}
     before = (len(list((root / "render").iterdir())), len(list((root / "features").iterdir())))
-    second = build(root, seed=1)
+    second = build(root, seed=1, videos=4)  # another seed (and count): a set of its own
     renders = list((root / "render").iterdir())
     features = list((root / "features").iterdir())
     assert (len(renders), len(features)) == (before[0] + 1, before[1] + 1)  # nothing overwritten, nothing shared
     assert {p: p.stat().st_mtime_ns for p in render_a.rglob("*") if p.is_file()} == kept  # the first set untouched
-    a = {n: f for n, f in zip(first.train.names, first.train.features["dynamic"])}
-    b = {n: f for n, f in zip(second.train.names, second.train.features["dynamic"])}
-    same = [n for n in a.keys() & b.keys() if a[n].shape == b[n].shape and np.array_equal(a[n], b[n])]
+
+    def by_name(data: Any) -> dict[str, tuple[float, np.ndarray]]:
+        return {
+            n: (float(r), f)
+            for part in data.splits().values()
+            for n, r, f in zip(part.names, part.raw, part.features["dynamic"])
+        }
+
+    a, b = by_name(first), by_name(second)
+    shared = a.keys() & b.keys()
+    assert shared == {"Synth_001", "Synth_002", "Synth_003", "Synth_004"}
+    same = [n for n in shared if a[n][1].shape == b[n][1].shape and np.array_equal(a[n][1], b[n][1])]
     assert not same  # the new labels come with the new videos' features
-    assert first.train.raw.tolist() != second.train.raw.tolist()
+    assert [a[n][0] for n in sorted(shared)] != [b[n][0] for n in sorted(shared)]

@@ -253,6 +253,7 @@ def test_an_empty_checkpoint_says_so(tmp_path: Path) -> None:
 
 
 # -- export -----------------------------------------------------------------------------------------
+@pytest.mark.slow  # seconds of other processes or of rendering: skip with -m 'not slow'
 def test_a_trained_checkpoint_with_input_statistics_exports_to_onnx(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -30,6 +30,7 @@ def history(run_dir: Path) -> list[dict]:
     return load_checkpoint(run_dir / "last.pt")["history"]
 
 
+@pytest.mark.slow  # seconds of other processes or of rendering: skip with -m 'not slow'
 def test_killed_run_resumes_to_the_same_result(data: Path, tmp_path: Path) -> None:
     ov = tiny_overrides(data, tmp_path / "killed", epochs=6)
     killer = ["imports=[zoo, tests.engine.kill_plugin]", "train.hooks=[{type: test_kill_at_epoch, epoch: 3}]"]
@@ -55,6 +56,7 @@ def test_killed_run_resumes_to_the_same_result(data: Path, tmp_path: Path) -> No
             assert ra[key] == pytest.approx(rb[key], rel=1e-5, abs=1e-6), (ra["epoch"], key)
 
 
+@pytest.mark.slow  # seconds of other processes or of rendering: skip with -m 'not slow'
 def test_two_ddp_processes_match_one(data: Path, tmp_path: Path) -> None:
     ov = tiny_overrides(data, tmp_path / "ddp", epochs=3)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29731"]

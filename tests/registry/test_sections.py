@@ -55,11 +55,33 @@ def test_unknown_keys_suggest_the_close_ones() -> None:
 
 
 def test_defaults_live_in_one_place() -> None:
-    assert from_mapping(Train, {"epochs": 3}, "train").batch_size == 32
-    assert from_mapping(Eval, None, "eval").select == "val"
-    assert from_mapping(Run, {}, "run").out == "runs"
+    """A key a recipe leaves out takes its section's default, read from the section class, nowhere else."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from zoo.engine.sections import DEFAULT_LOSS
+
+    parsed = check_recipe(recipe("~train.batch_size", "~eval.batch_size", "~run.checkpoint_every", "~loss"))
+    for section, cls in (("train", Train), ("eval", Eval), ("run", Run)):
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING and f.name not in recipe().get(section, {}):
+                assert getattr(getattr(parsed, section), f.name) == f.default, f"{section}.{f.name}"
+    assert parsed.loss == DEFAULT_LOSS
     with pytest.raises(ConfigError, match=r"train needs train\.epochs"):
         from_mapping(Train, {}, "train")
+    # No other reader of a recipe keeps a default of its own: the raw sections are read in sections.py only.
+    root = Path(__file__).resolve().parents[2]
+    raw_read = re.compile(r"""\b(recipe|rc|own|base)(\.get\(|\[)["'](train|eval|run|loss|optim|schedule)["']""")
+    readers = [
+        f"{p.relative_to(root)}:{n}"
+        for pkg in ("zoo", "aqa_tools")
+        for p in sorted((root / pkg).rglob("*.py"))
+        if p.name != "sections.py" and p.name != "zoo_table.py"  # the table writes recipes, it reads none
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if raw_read.search(line)
+    ]
+    assert not readers, f"raw recipe sections read outside zoo/engine/sections.py: {readers}"
 
 
 def test_the_synthetic_data_section_has_its_own_defaults() -> None:

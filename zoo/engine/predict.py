@@ -24,13 +24,13 @@ import torch
 from registry import ConfigError, UserError, build_model, load_checkpoint, load_state
 from registry.provenance import ACCEPT_FLAG
 
+from ..amp import autocast_dtype
 from ..data.features import Scoring, check_plausible, read_feature
 from ..data.video import VIDEO_SUFFIXES
 from .evaluate import check_finite
 from .provenance import check_made_by
 from .run import checkpoint_scoring
 from .scores import VideoScore
-from .trainer import AMP
 
 
 @dataclass
@@ -187,7 +187,7 @@ class Predictor:
         for key in self.model.inputs:
             x, mask = self.windowing.cut([feats[key]], key, train=False, generator=None)
             batch[key], batch[f"{key}_mask"] = x.to(self.device), mask.to(self.device)
-        amp = AMP[self.scoring.amp]
+        amp = autocast_dtype(self.scoring.amp)
         with torch.autocast(self.device.type, dtype=amp, enabled=amp is not None):
             out = self.model(batch)
         check_finite(out, [stem])

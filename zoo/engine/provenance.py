@@ -18,6 +18,9 @@ from typing import Any
 from registry import UserError
 from registry.provenance import check_match, digest, source_digest
 
+from ..data.extract.config import ExtractSection
+from .sections import Recipe
+
 # The data keys a model's scores depend on (where the dataset type has them); the rest say where data is.
 SCORE_DATA_KEYS = ("type", "format", "target", "classes", "score_scale", "window", "pad_mask")
 SPLIT_DATA_KEYS = ("val_fraction", "split_seed")  # which videos the validation split holds
@@ -35,7 +38,9 @@ def code_version() -> dict[str, str]:
     return {"package": package, "source": source_digest(["registry", "zoo"])}
 
 
-def extract_made_by(extract: Mapping[str, Any] | None, inputs: Mapping[str, Any]) -> dict[str, dict[str, Any] | None]:
+def extract_made_by(
+    extract: Mapping[str, Any] | ExtractSection | None, inputs: Mapping[str, Any]
+) -> dict[str, dict[str, Any] | None]:
     """What the recipe's ``extract:`` section would make each input with (None: it does not say)."""
     from ..data.extract.config import input_fingerprint, resolve_config
 
@@ -77,27 +82,32 @@ def check_made_by(
     return lines, unvouched
 
 
-def data_identity(recipe: Mapping[str, Any], split: str = "test") -> dict[str, Any]:
+def data_identity(recipe: Recipe | Mapping[str, Any], split: str = "test") -> dict[str, Any]:
     """What a checkpoint's scores on ``split`` depend on in a recipe: its model, the data keys that change a
-    score (target column, classes, scale, windows, ...) and the autocast dtype, defaults filled."""
+    score (target column, classes, scale, windows, ...) and the autocast dtype, defaults filled.
+
+    A checkpoint's stored recipe that no longer parses (written by an older zoo) is read as it is written.
+    """
     from registry.sections import to_mapping
 
-    from .sections import data_section
+    from .sections import check_recipe
 
+    raw = recipe.raw if isinstance(recipe, Recipe) else recipe
     try:
-        data = to_mapping(data_section(recipe))
+        parsed = check_recipe(recipe)
+        data, amp = to_mapping(parsed.data), parsed.train.amp
     except UserError:
-        data = dict(recipe.get("data") or {})
+        data, amp = dict(raw.get("data") or {}), (raw.get("train") or {}).get("amp")
     keys = SCORE_DATA_KEYS + (SPLIT_DATA_KEYS if split == "val" else ())
     return {
-        "model": recipe.get("model"),
-        "data": {k: data[k] for k in keys if k in data} | {"type": (recipe.get("data") or {}).get("type")},
-        "train.amp": (recipe.get("train") or {}).get("amp"),
+        "model": raw.get("model"),
+        "data": {k: data[k] for k in keys if k in data} | {"type": (raw.get("data") or {}).get("type")},
+        "train.amp": amp,
     }
 
 
 def check_against_checkpoint(
-    trained: Mapping[str, Any], given: Mapping[str, Any], source: str, split: str, accept: bool
+    trained: Mapping[str, Any], given: Recipe | Mapping[str, Any], source: str, split: str, accept: bool
 ) -> list[str]:
     """The recipe a checkpoint is evaluated with must be the one it was trained with, where scores depend on it."""
     return check_match(

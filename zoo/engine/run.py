@@ -14,6 +14,7 @@ from typing import Any
 from registry import ConfigError, apply_overrides, build_model, load_checkpoint, load_recipe, load_state, write_atomic
 from registry.recipe import recipe_name
 
+from ..amp import autocast_dtype
 from ..data.features import Scoring, check_plausible
 from .distributed import init_process_group, pick_device, shutdown, world_from_env
 from .evaluate import predict_split
@@ -21,7 +22,7 @@ from .provenance import check_against_checkpoint, check_made_by
 from .report import class_table, results_table
 from .rundir import _stamp, check_resumable, create_run_dir, latest_resumable
 from .sections import check_recipe, data_section
-from .trainer import AMP, Trainer, build_data
+from .trainer import Trainer, build_data
 
 
 def python_command() -> str:
@@ -80,7 +81,13 @@ def train(
         else:
             run_dir = create_run_dir(sections.run.out, name, world)
         trainer = Trainer(
-            rc, run_dir, name=name, resume=bool(resume), world=world, progress=progress, accept_mismatch=accept_mismatch
+            sections,
+            run_dir,
+            name=name,
+            resume=bool(resume),
+            world=world,
+            progress=progress,
+            accept_mismatch=accept_mismatch,
         )
         results = trainer.fit()
         if world.main:
@@ -126,11 +133,10 @@ def train_per_class(
         more, kept = _class_overrides(base, label, extra, given)
         if kept:
             print(f"{label}: the command line's {', '.join(kept)} wins over eval.per_class.{label}")
-        rc = apply_overrides(base, more)
-        out = check_recipe(rc).run.out
+        parsed = check_recipe(apply_overrides(base, more))
         trainer = Trainer(
-            rc,
-            create_run_dir(out, f"{name}/{label}", world),
+            parsed,
+            create_run_dir(parsed.run.out, f"{name}/{label}", world),
             name=f"{name} [{label}]",
             progress=progress,
             accept_mismatch=accept_mismatch,
@@ -178,15 +184,15 @@ def test_checkpoint(
         rc, trusted = load_recipe(recipe, overrides), True
     else:  # the file's own recipe: it may import only what is imported already (or --trust-imports)
         rc, trusted = apply_overrides(own, overrides), trust_imports or []
+    sections = check_recipe(rc)  # the recipe parsed once; everything below takes it
     accepted, notes = [], []
     if isinstance(own, Mapping):
-        accepted += check_against_checkpoint(own, rc, str(checkpoint), split, accept_mismatch)
+        accepted += check_against_checkpoint(own, sections, str(checkpoint), split, accept_mismatch)
     model = build_model(rc, trusted, source=f"checkpoint {str(checkpoint)!r}" if recipe is None else "the recipe")
     load_state(model, ckpt["model"], source=str(checkpoint))
-    sections = check_recipe(rc)
     world = world_from_env()
     dev = pick_device(device or sections.run.device, world)
-    data = build_data(rc, model.inputs, sections, progress=progress)
+    data = build_data(sections, model.inputs, progress=progress)
     provenance = ckpt.get("provenance") or {}
     trained_on = provenance.get("data")
     if trained_on is None:
@@ -214,7 +220,7 @@ def test_checkpoint(
         data.scoring = dataclasses.replace(trained, score_bounds=data.scoring.score_bounds)
     else:  # a mismatch was accepted: score as the given recipe says, and say so
         data.scoring = dataclasses.replace(data.scoring, amp=sections.train.amp)
-    preds = predict_split(model.to(dev), data, part, dev, autocast=AMP[data.scoring.amp])
+    preds = predict_split(model.to(dev), data, part, dev, autocast=autocast_dtype(data.scoring.amp))
     metrics = preds.metrics(data.score_bounds)
     return {
         "checkpoint": str(checkpoint),

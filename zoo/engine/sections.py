@@ -18,10 +18,10 @@ from registry import ConfigError, RecipeError
 from registry.errors import did_you_mean
 from registry.sections import from_mapping, option
 
+from ..amp import AMP_CHOICES
 from ..data.datasets import Dataset
+from ..data.extract.config import ExtractSection
 from ..kinds import DATASETS
-
-AMP = ("bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Train:
     epochs: int = option(min=1)
     batch_size: int = option(32, min=1)
     seed: int = option(0, min=0)
-    amp: str | None = option(None, choices=(None, *AMP))  # autocast dtype: null | bf16 | fp16
+    amp: str | None = option(None, choices=AMP_CHOICES)  # autocast dtype: null | bf16 | fp16
     compile: bool = option(False)
     grad_clip: float | None = option(None, gt=0)  # max gradient norm
     hooks: list[dict[str, Any]] = option(factory=list)  # e.g. [{type: early_stopping, patience: 50}]
@@ -69,14 +69,29 @@ SECTIONS = (*COMPONENT_SECTIONS, "data", *TYPED)
 NEEDED = ("model", "data", "optim", "train")
 
 
-@dataclass(frozen=True)
-class Sections:
-    """A checked recipe: its typed sections, and the data section built as its dataset type."""
+DEFAULT_LOSS: dict[str, Any] = {"type": "mse"}  # a recipe without ``loss:`` regresses the score with MSE
 
+
+@dataclass(frozen=True)
+class Recipe:
+    """A training recipe parsed once, at the door: every reader downstream takes this, never the raw mapping.
+
+    ``raw`` is the resolved mapping as written (what runs and checkpoints store); ``train``, ``eval``,
+    ``run`` are typed sections, ``data`` the dataset type built from ``data:`` (nothing read),
+    ``extract`` the typed ``extract:`` section (or None), and ``model``, ``loss`` (the default filled),
+    ``optim``, ``schedule`` the component configs their registries build and check.
+    """
+
+    raw: dict[str, Any]
     train: Train
     eval: Eval
     run: Run
     data: Dataset
+    extract: ExtractSection | None
+    model: dict[str, Any]
+    loss: dict[str, Any]
+    optim: dict[str, Any]
+    schedule: dict[str, Any] | None
 
 
 def check_sections(recipe: Mapping[str, Any]) -> None:
@@ -88,15 +103,30 @@ def check_sections(recipe: Mapping[str, Any]) -> None:
             )
 
 
-def check_recipe(recipe: Mapping[str, Any]) -> Sections:
-    """Every section of a training recipe checked (nothing read, nothing built but the data section)."""
+def check_recipe(recipe: Mapping[str, Any] | Recipe) -> Recipe:
+    """A training recipe parsed: every section checked (nothing read, nothing built but the data section).
+
+    Given a ``Recipe`` already, it is returned as it is: a recipe is parsed once, wherever it enters.
+    """
+    if isinstance(recipe, Recipe):
+        return recipe
     check_sections(recipe)
     for need in NEEDED:
         if need not in recipe:
             raise RecipeError(f"the recipe has no '{need}' section; a training recipe needs {', '.join(NEEDED)}")
     typed = {name: from_mapping(cls, recipe.get(name), name) for name, cls in TYPED.items()}
     check_optim(recipe["optim"])
-    return Sections(data=data_section(recipe), **typed)  # type: ignore[arg-type]
+    extract = ExtractSection.parse(recipe["extract"]) if recipe.get("extract") else None
+    return Recipe(
+        raw=dict(recipe),
+        data=data_section(recipe),
+        extract=extract,
+        model=recipe["model"],
+        loss=recipe.get("loss") or dict(DEFAULT_LOSS),
+        optim=recipe["optim"],
+        schedule=recipe.get("schedule"),
+        **typed,  # type: ignore[arg-type]
+    )
 
 
 def data_section(recipe: Mapping[str, Any]) -> Dataset:
@@ -131,7 +161,7 @@ def check_optim(cfg: Any) -> None:
             raise ConfigError(f"optim.groups entry {dict(g)}: lr_mult must be a positive number, got {mult!r}")
 
 
-def check_model(recipe: Mapping[str, Any]) -> None:
+def check_model(recipe: Recipe) -> None:
     """Build the recipe's model and loss on the meta device: every component's type and arguments checked, no memory."""
     import torch
 
@@ -140,5 +170,5 @@ def check_model(recipe: Mapping[str, Any]) -> None:
     from ..kinds import LOSSES
 
     with torch.device("meta"):
-        build_model(recipe)
-        LOSSES.build(recipe.get("loss") or {"type": "mse"})
+        build_model(recipe.raw)
+        LOSSES.build(recipe.loss)

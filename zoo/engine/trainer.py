@@ -23,6 +23,7 @@ from registry import RecipeError, build_model, load_checkpoint, load_state, save
 from registry.checkpoint import weights_digest
 from registry.provenance import check_match
 
+from ..amp import autocast_dtype
 from ..data.features import FeatureData, check_plausible
 from ..errors import TrainingDiverged
 from ..kinds import HOOKS, LOSSES
@@ -35,20 +36,17 @@ from .optim import build_optimizer, build_scheduler
 from .provenance import check_made_by, code_version, extract_made_by, short
 from .rundir import write_state
 from .runlog import RunLog
-from .sections import Sections, check_recipe
+from .sections import Recipe, check_recipe
 
-AMP = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}
 OPTIMISTIC = "best on test (optimistic: chosen by looking at the test set; not a result)"
 
 __all__ = ["OPTIMISTIC", "Trainer", "TrainingDiverged", "build_data"]
 
 
-def build_data(
-    recipe: Mapping[str, Any], inputs: dict[str, int], sections: Sections | None = None, progress: bool = True
-) -> FeatureData:
+def build_data(recipe: Recipe, inputs: dict[str, int], progress: bool = True) -> FeatureData:
     """The recipe's dataset, told which inputs (and widths) the model reads."""
-    spec = (sections or check_recipe(recipe)).data
-    return spec.load(inputs, recipe.get("extract"), progress=progress)
+    extract = recipe.extract.to_dict() if recipe.extract is not None else None
+    return recipe.data.load(inputs, extract, progress=progress)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -60,7 +58,7 @@ class Trainer:
 
     def __init__(
         self,
-        recipe: Mapping[str, Any],
+        recipe: Recipe | Mapping[str, Any],
         run_dir: str | Path,
         name: str = "run",
         resume: bool = False,
@@ -69,30 +67,30 @@ class Trainer:
         data: FeatureData | None = None,
         accept_mismatch: bool = False,
     ) -> None:
-        self.sections = check_recipe(recipe)
-        self.recipe, self.name, self.run_dir = dict(recipe), name, Path(run_dir)
+        self.sections = parsed = check_recipe(recipe)  # once: a Recipe passes through unchanged
+        self.recipe, self.name, self.run_dir = parsed.raw, name, Path(run_dir)
         self.world = world or world_from_env()
         train, run = self.sections.train, self.sections.run
         self.epochs, self.batch_size, self.seed = train.epochs, train.batch_size, train.seed
-        self.amp = AMP[train.amp]
+        self.amp = autocast_dtype(train.amp)
         self.progress = run.progress if progress is None else progress
         self.device = pick_device(run.device, self.world)
         init_process_group(self.world, self.device)
 
         torch.manual_seed(self.seed)  # model initialisation and dropout
-        self.model = build_model(recipe).to(self.device)
-        self.loss_fn = LOSSES.build(recipe.get("loss") or {"type": "mse"})
-        self.data = data if data is not None else build_data(recipe, self.model.inputs, self.sections, self.progress)
+        self.model = build_model(self.recipe).to(self.device)
+        self.loss_fn = LOSSES.build(parsed.loss)
+        self.data = data if data is not None else build_data(parsed, self.model.inputs, self.progress)
         self.data.scoring = dataclasses.replace(self.data.scoring, amp=train.amp)  # evaluation runs under it
         self.accept_mismatch = accept_mismatch
-        self.accepted = self._check_data(recipe)  # mismatches accepted explicitly; results and checkpoints say so
+        self.accepted = self._check_data(parsed)  # mismatches accepted explicitly; results and checkpoints say so
         self.model.fit_input_stats(self.data.train.features)  # input standardisation, from the training split only
         self.select, self.notes = self._selection()
         self.notes += self.unvouched
         small = (few_videos_warning(s, len(part)) for s, part in self.data.splits().items() if s != "train")
         self.warnings = [w for w in small if w]
-        self.optimizer = build_optimizer(self.model, recipe["optim"])
-        self.scheduler = build_scheduler(self.optimizer, recipe.get("schedule"), self.epochs)
+        self.optimizer = build_optimizer(self.model, parsed.optim)
+        self.scheduler = build_scheduler(self.optimizer, parsed.schedule, self.epochs)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp is torch.float16)
         self.hooks: list[Hook] = [HOOKS.build(h) for h in train.hooks]
         for hook in self.hooks:
@@ -115,11 +113,11 @@ class Trainer:
             for line in self.accepted:
                 print(f"accepted ({name}): {line}", flush=True)
 
-    def _check_data(self, recipe: Mapping[str, Any]) -> list[str]:
+    def _check_data(self, recipe: Recipe) -> list[str]:
         """The features must be the recipe's (made by its extract section) and plausible (validation and test
         within reach of the training features); returns the mismatches accepted, notes ``unvouched`` inputs."""
         folders = self.data.sources.get("folders") or {}
-        expected = extract_made_by(recipe.get("extract"), self.model.inputs)
+        expected = extract_made_by(recipe.extract, self.model.inputs)
         against = "the recipe's extract section"
         accepted, self.unvouched = check_made_by(expected, self.data.made_by, folders, against, self.accept_mismatch)
         self.input_stats = self.data.input_stats()

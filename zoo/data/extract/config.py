@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from registry import ConfigError
 from registry.errors import did_you_mean
+
+from ...amp import AMP_CHOICES
 
 TOP_KEYS = {
     "seed": 0,
@@ -50,7 +53,6 @@ POLICY_KEYS = ("max_missing_frames",)
 NOT_FEATURES = (*SPEED_KEYS, *POLICY_KEYS)
 # Decoder settings that change only its speed.
 DECODER_SPEED_KEYS = ("threads", "chunk")
-AMP = (None, "bf16", "fp16")
 DEFAULT_DECODER = {"type": "pyav"}
 # Bump when the same section would give other features (how frames are decoded, resized, cropped):
 # a folder made by another version is refused rather than mixed. 2: one decode per video, resizing in FFmpeg.
@@ -69,8 +71,50 @@ EXAMPLE = """extract:
       backbone: {type: "timm:resnet50"}"""
 
 
-def resolve_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ExtractInput:
+    """One model input in ``extract.inputs``: how its instances are sampled (and cropped) and what embeds them."""
+
+    sampler: dict[str, Any]
+    backbone: dict[str, Any]
+    cropper: dict[str, Any] | None = None
+    size: list[int] | None = None  # [height, width]: the backbone's input size, overridden
+
+
+@dataclass(frozen=True)
+class ExtractSection:
+    """The recipe's ``extract:`` section, typed and checked (``ExtractSection.parse``); ``to_dict()`` is the plain
+    form manifests record and digests are made of (key order and values as the section resolves)."""
+
+    inputs: dict[str, ExtractInput]
+    seed: int = 0
+    batch_size: int = 16
+    workers: int | str = "auto"
+    prefetch: int = 2
+    channels_last: bool = True
+    amp: str | None = None
+    max_missing_frames: float = 0.02
+    decoder: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_DECODER))
+
+    @classmethod
+    def parse(cls, cfg: Mapping[str, Any] | ExtractSection | None) -> ExtractSection:
+        """The section checked, defaults filled; an error names the key and shows a whole example."""
+        if isinstance(cfg, ExtractSection):
+            return cfg
+        return _parse(cfg)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: copy.deepcopy(getattr(self, k)) for k in TOP_KEYS if k != "inputs"}
+        out["inputs"] = {name: {k: copy.deepcopy(getattr(e, k)) for k in INPUT_KEYS} for name, e in self.inputs.items()}
+        return {k: out[k] for k in TOP_KEYS}
+
+
+def resolve_config(cfg: Mapping[str, Any] | ExtractSection | None) -> dict[str, Any]:
     """The ``extract`` section checked and completed (defaults filled, plain dicts and lists)."""
+    return ExtractSection.parse(cfg).to_dict()
+
+
+def _parse(cfg: Mapping[str, Any] | None) -> ExtractSection:
     if not isinstance(cfg, Mapping):
         raise ConfigError(f"the extract section must be a mapping like\n{EXAMPLE}\ngot {cfg!r}")
     _check_keys(cfg, TOP_KEYS, "extract")
@@ -87,7 +131,7 @@ def resolve_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
         raise ConfigError(
             f"extract.workers must be 'auto' or an integer >= 0 (0: decode in this process), got {workers!r}"
         )
-    if out["amp"] not in AMP:
+    if out["amp"] not in AMP_CHOICES:
         raise ConfigError(f"extract.amp must be one of null, bf16, fp16, got {out['amp']!r}")
     share = out["max_missing_frames"]
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < 1:
@@ -101,8 +145,8 @@ def resolve_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     inputs = out["inputs"]
     if not isinstance(inputs, Mapping) or not inputs:
         raise ConfigError(f"extract.inputs must map each model input to its sampler and backbone, e.g.\n{EXAMPLE}")
-    out["inputs"] = {name: _resolve_input(name, entry) for name, entry in inputs.items()}
-    return out
+    out["inputs"] = {name: ExtractInput(**_resolve_input(name, entry)) for name, entry in inputs.items()}
+    return ExtractSection(**out)
 
 
 def _resolve_input(name: Any, entry: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import torch
 
 from registry import ConfigError, RegistryError
 
+from ...amp import autocast_dtype
 from ...kinds import BACKBONES, CROPPERS, DECODERS, SAMPLERS
 from ..transforms import transform_for
 from .config import EXTRACTOR_VERSION, resolve_config
@@ -31,7 +32,6 @@ from .prepare import Batch, ExtractError, Plan, VideoDone, VideoFailed
 if TYPE_CHECKING:
     from zoo.backbones.base import Backbone, InputSpec
 
-AMP = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 __all__ = ["ExtractError", "Extractor", "InputPipeline", "VideoResult", "extract_video"]
 
@@ -159,7 +159,7 @@ class Extractor:
         self.device = torch.device(device)
         self.batch_size, self.prefetch = self.config["batch_size"], self.config["prefetch"]
         self.workers = self.config["workers"] if workers is None else workers
-        self.amp = AMP[self.config["amp"]]
+        self.amp = autocast_dtype(self.config["amp"])
         if self.amp is torch.float16 and self.device.type != "cuda":
             raise ConfigError("extract.amp=fp16 needs a CUDA device; on the CPU use bf16 or null")
         self.decoder = _build(DECODERS, self.config["decoder"], "extract.decoder")
