@@ -2,11 +2,14 @@
 
     python tools/report.py runs/actionnet/synthetic/<stamp>              # -> <stamp>/report.html
     python tools/report.py runs/actionnet/base/<stamp> --out base.html --videos /data/rg/videos
+    python tools/report.py runs/actionnet/base/<stamp>-seeds             # several seeds: the spread
 
 The page holds the run's headline numbers, its training curves, predicted vs judged scores of the
 test split, a per-class table, the worst-scored test videos with their attention timelines (with
 frames, where the videos can be found) and the resolved recipe. It needs no server and no network:
-every image is embedded in the file. Exit codes: 0 written, 2 not a finished run folder.
+every image is embedded in the file. On the parent folder of several seeds (tools/train.py --seeds)
+the page shows each seed's headline and last-epoch test Spearman, their mean ± sd, the spread drawn
+and each seed's predicted vs judged scores. Exit codes: 0 written, 2 not a finished run folder.
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ from aqa_tools._cli import run
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser(__doc__)
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of tools/train.py (runs/<recipe>/<stamp>)")
+    parser.add_argument(
+        "run_dir",
+        metavar="RUN_DIR",
+        help="a run folder of tools/train.py (runs/<recipe>/<stamp>), or the parent of several seeds (<stamp>-seeds)",
+    )
     parser.add_argument("--out", metavar="FILE", help="the file to write, when not RUN_DIR/report.html")
     parser.add_argument(
         "--videos",

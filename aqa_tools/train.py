@@ -4,11 +4,17 @@
     python tools/train.py actionnet/base data.root=/data/rg train.epochs=100
     python tools/train.py actionnet/base --per-class             # one model per apparatus + Fisher-z table
     python tools/train.py actionnet/base --resume                # continue the latest interrupted run
+    python tools/train.py actionnet/base --seeds 0,1,2           # one run per seed, then mean ± sd
     torchrun --nproc_per_node=2 tools/train.py actionnet/base    # DistributedDataParallel
 
 Runs go to runs/<recipe>/<timestamp>/ (run.out=...): the resolved recipe, metrics.csv, TensorBoard
-events, curves.png, last.pt / selected.pt and results.json. Options and overrides may come in any
-order. Exit codes: 0 done, 2 a bad recipe or input, 3 training diverged, 4 the disk is full.
+events, curves.png, last.pt / selected.pt and results.json. Several seeds (--seeds, or the recipe's
+train.seeds; the command line wins) go to runs/<recipe>/<timestamp>-seeds/seed<S>/, each the run
+train.seed=S makes, as many at once as the cores and memory allow (one at a time on a GPU unless
+--parallel-seeds), then one table of each seed's headline and last-epoch test Spearman with mean ± sd
+over seeds, also in <timestamp>-seeds/results.json. A seed that fails is reported; the others finish.
+Options and overrides may come in any order. Exit codes: 0 done, 2 a bad recipe or input, 3 training
+diverged, 4 the disk is full (with several seeds: the first failed seed's; 1 for a bug).
 """
 
 from __future__ import annotations
@@ -18,6 +24,25 @@ import sys
 
 from aqa_tools._cli import parser as make_parser
 from aqa_tools._cli import run
+
+
+def seed_list(text: str) -> list[int]:
+    """``0,1,2`` as seeds (argparse names the option and the value when it is not)."""
+    try:
+        return [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"comma-separated integers expected (0,1,2), got {text!r}") from None
+
+
+def positive(text: str) -> int:
+    """A count of 1 or more (argparse names the option and the value when it is not)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number >= 1 expected, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the latest unfinished run of this recipe (or the given run folder)",
     )
     parser.add_argument("--per-class", action="store_true", help="one model per class listed in eval.per_class")
+    parser.add_argument(
+        "--seeds",
+        type=seed_list,
+        metavar="S,S,...",
+        help="train once per seed (e.g. 0,1,2), each in runs/<recipe>/<stamp>-seeds/seed<S>/; wins over train.seeds; "
+        "several seeds do not go with --per-class (refused for now) or --resume (resume one seed's folder)",
+    )
+    parser.add_argument(
+        "--parallel-seeds",
+        type=positive,
+        metavar="N",
+        help="train N seeds at once (without it: as many as cores and memory allow on a CPU, one on a GPU)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--accept-mismatch",
@@ -48,15 +86,24 @@ def main(argv: list[str] | None = None) -> int:
         args.overrides.insert(0, args.resume)
         args.resume = True
 
-    def work() -> None:
+    def work() -> int:
         import zoo
+        from zoo.engine import seeds as by_seed
 
         progress = False if args.no_progress else None
         accept = args.accept_mismatch
+        seeds, overrides = by_seed.plan_seeds(args.recipe, args.overrides, args.seeds)
+        if len(seeds) > 1:
+            by_seed.refuse_with_seeds(seeds, per_class=args.per_class, resume=args.resume)
+            summary = by_seed.train_recipe_seeds(
+                args.recipe, overrides, seeds, args.parallel_seeds, progress=progress, accept_mismatch=accept
+            )
+            return by_seed.seeds_exit_code(summary)
         if args.per_class:
-            zoo.engine.train_per_class(args.recipe, args.overrides, progress=progress, accept_mismatch=accept)
+            zoo.engine.train_per_class(args.recipe, overrides, progress=progress, accept_mismatch=accept)
         else:
-            zoo.engine.train(args.recipe, args.overrides, resume=args.resume, progress=progress, accept_mismatch=accept)
+            zoo.engine.train(args.recipe, overrides, resume=args.resume, progress=progress, accept_mismatch=accept)
+        return 0
 
     return run(work)
 

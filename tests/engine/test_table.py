@@ -40,12 +40,12 @@ def test_table_from_a_feature_folder(
 
     # An interrupted table loses nothing: finished (recipe, seed) cells are kept, and the same table comes back
     capsys.readouterr()
-    import zoo.engine.zoo_table as table
+    import zoo.engine.seeds as seeds  # every seed of every tool is trained there (train_seed)
 
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished cell was trained again")
 
-    monkeypatch.setattr(table, "Trainer", no_training)
+    monkeypatch.setattr(seeds, "Trainer", no_training)
     out.unlink()
     assert table_main(argv) == 0
     assert capsys.readouterr().out.count("kept from an earlier run") == 2
@@ -69,7 +69,7 @@ def test_a_table_keeps_what_it_cannot_vouch_for_out_of_its_rows(
 
     import numpy as np
 
-    import zoo.engine.zoo_table as zoo_table
+    import zoo.engine.seeds as seeds
 
     data = make_feature_set(tmp_path / "features", n_train=32, n_test=12)
     monkeypatch.chdir(tmp_path)
@@ -93,7 +93,7 @@ def test_a_table_keeps_what_it_cannot_vouch_for_out_of_its_rows(
     assert "a note someone wrote about this table" in text
     # Another protocol is refused before anything trains, naming what differs.
     with monkeypatch.context() as m:
-        m.setattr(zoo_table, "Trainer", no_training)
+        m.setattr(seeds, "Trainer", no_training)
         capsys.readouterr()
         assert table("peers/mean_pool", "--epochs", "2") == 2
         err = capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from . import hooks, metrics, optim, trainer
 from .run import test_checkpoint, train, train_per_class
+from .seeds import train_recipe_seeds, train_seed, train_seeds
 from .trainer import Trainer, TrainingDiverged
 
 __all__ = [
@@ -13,5 +14,8 @@ __all__ = [
     "test_checkpoint",
     "train",
     "train_per_class",
+    "train_recipe_seeds",
+    "train_seed",
+    "train_seeds",
     "trainer",
 ]

@@ -8,6 +8,7 @@ number: a printed 0.000 would read as a measured result.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,10 @@ class Metrics:
         out: dict[str, Any] = {f"{prefix}_{k}": v for k, v in self.values.items()}
         out.update({f"{prefix}_{k}_undefined": why for k, why in self.undefined.items()})
         return out
+
+    def flat(self) -> dict[str, Any]:
+        """``{name: value, name_undefined: why}``, unprefixed: the form results files and ``format_metric`` read."""
+        return {**self.values, **{f"{k}_undefined": why for k, why in self.undefined.items()}}
 
     def __getitem__(self, key: str) -> float | None:
         return self.values[key]
@@ -122,3 +127,30 @@ def format_metric(row: Mapping[str, Any], key: str, digits: int = 3) -> str:
         why = row.get(f"{key}_undefined")
         return f"undefined ({why})" if why else "-"
     return f"{value:.{digits}f}"
+
+
+def mean_sd(values: Sequence[float | None], unit: str = "seeds") -> Metrics:
+    """Mean and sample standard deviation (``statistics.mean``/``stdev``) of one number per seed.
+
+    A spread that mixed in an undefined value would describe other seeds than the ones asked for,
+    so any undefined value makes both undefined, saying how many; one value has no spread.
+    """
+    n = len(values)
+    if n == 0:
+        return Metrics({"mean": None, "sd": None}, {"mean": f"no {unit}", "sd": f"no {unit}"})
+    missing = sum(v is None for v in values)
+    if missing:
+        why = f"{missing} of {n} {unit} have none"
+        return Metrics({"mean": None, "sd": None}, {"mean": why, "sd": why})
+    defined = [float(v) for v in values if v is not None]
+    if n == 1:
+        return Metrics({"mean": defined[0], "sd": None}, {"sd": f"needs at least 2 {unit}, there is 1"})
+    return Metrics({"mean": statistics.mean(defined), "sd": statistics.stdev(defined)})
+
+
+def format_mean_sd(row: Mapping[str, Any], digits: int = 3) -> str:
+    """``0.812 ± 0.030`` from a ``mean_sd`` row (``mean``, ``sd``, their ``_undefined``): ``undefined (why)`` when the
+    mean is undefined, the mean alone when only the spread is (one value)."""
+    if row.get("mean") is None or row.get("sd") is None:
+        return format_metric(row, "mean", digits)
+    return f"{format_metric(row, 'mean', digits)} ± {format_metric(row, 'sd', digits)}"

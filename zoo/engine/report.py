@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .metrics import fisher_z_mean, format_metric
+from .metrics import fisher_z_mean, format_mean_sd, format_metric
 
 
 def results_table(results: Mapping[str, Any]) -> str:
@@ -43,3 +43,23 @@ def class_table(per_class: Mapping[str, Mapping[str, Any]]) -> str:
         lines.append(f"| {title} | " + " | ".join(cells) + f" | {avg_cell} |")
     kinds = sorted({per_class[c]["headline"] for c in labels})
     return "\n".join(lines) + f"\n\nheadline = {', '.join(kinds)} (per class); test-set selection is never used."
+
+
+def seeds_table(summary: Mapping[str, Any]) -> str:
+    """Several seeds of one recipe (``zoo.engine.seeds``): each seed's headline and last-epoch test Spearman, then
+    mean ± sd over seeds; a failed seed shows its error."""
+    head = "| seed | headline (epoch) | test Spearman, headline | test Spearman, last epoch |\n|---|---|---|---|"
+    lines = [f"{summary['recipe']}: {len(summary['seeds'])} seeds  ({summary.get('run_dir', '')})", head]
+    for e in summary["seeds"]:
+        if e["status"] != "finished":
+            error = " ".join(str(e.get("error", "")).split()).replace("|", "\\|")  # one table row, whatever it says
+            lines.append(f"| {e['seed']} | FAILED: {error} | - | - |")
+            continue
+        label = f"{e.get('headline') or '-'} ({e.get('epoch', '-')})"
+        cells = [format_metric(e, "spearman"), format_metric(e, "last_spearman")]
+        lines.append(f"| {e['seed']} | {label} | " + " | ".join(cells) + " |")
+    agg = summary["aggregate"]
+    lines.append(f"| mean ± sd | | {format_mean_sd(agg['spearman'])} | {format_mean_sd(agg['last_spearman'])} |")
+    kinds = sorted({str(e["headline"]) for e in summary["seeds"] if e.get("headline")})
+    note = f"headline = {', '.join(kinds) or '-'}; sd is the sample standard deviation over seeds; "
+    return "\n".join(lines) + f"\n\n{note}test-set selection is never used."

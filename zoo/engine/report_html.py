@@ -8,8 +8,11 @@ metrics (per-class Spearman, Fisher-z average, each video's error); nothing is r
 
 Two steps: ``summarize_run`` reads and checks the run folder into a ``RunSummary`` (plain text and
 PNG bytes, every number already formatted), and ``render_report`` fills ``templates/report.html``
-with it. The template is rendered with autoescaping on: every value is text, never markup, whatever
-a file of the run holds (a video named ``<script>`` shows as that name).
+with it. The parent folder of several seeds (``tools/train.py --seeds``: ``seed<S>/`` run folders and
+a results.json listing them) gets a page of its own from the same template (``summarize_seeds``):
+each seed's headline, the mean ± sd over seeds, the spread drawn, each seed's predicted vs judged.
+The template is rendered with autoescaping on: every value is text, never markup, whatever a file
+of the run holds (a video named ``<script>`` shows as that name).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import base64
 import csv
 import functools
 import json
+import statistics
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +35,7 @@ from registry.provenance import check_match
 
 from ..data.video import VIDEO_SUFFIXES
 from .curves import plot_curves, png, pyplot
-from .metrics import fisher_z_mean, format_metric, spearman, spearman_undefined
+from .metrics import fisher_z_mean, format_mean_sd, format_metric, spearman, spearman_undefined
 
 REQUIRED = ("results.json", "predictions.json")  # without these there is nothing to report
 WORST = 5  # test videos shown with their attention timelines
@@ -112,8 +116,11 @@ def write_report(
     run's files are checked to be of one run (``check_run_files``); ``accept_mismatch`` reports them
     anyway and the page says what was accepted.
     """
-    summary = summarize_run(run_dir, videos, accept_mismatch)
-    return write_atomic(Path(out) if out else Path(run_dir) / "report.html", render_report(summary))
+    if is_seeds_folder(Path(run_dir)):
+        page = render_report(summarize_seeds(run_dir, accept_mismatch))
+    else:
+        page = render_report(summarize_run(run_dir, videos, accept_mismatch))
+    return write_atomic(Path(out) if out else Path(run_dir) / "report.html", page)
 
 
 # -- the summary: everything the page shows, as text and PNG bytes --------------------------------
@@ -337,8 +344,206 @@ def worst_videos(
     return shown, where
 
 
+# -- several seeds: the parent folder of tools/train.py --seeds ------------------------------------
+SEEDS_FORMAT = "aqa-seeds/1"  # zoo.engine.seeds writes it (not imported: the report needs no trainer)
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """One seed of the seeds table: its headline and test Spearman (headline, last epoch), or its error."""
+
+    seed: str
+    status: str  # finished | failed
+    headline: str  # "validation-selected (epoch 7)", or the error of a failed seed
+    spearman: str
+    last_spearman: str
+    folder: str  # its run folder, relative to the parent
+    report: str | None  # its own report page (relative link), where tools/report.py wrote one
+
+
+@dataclass(frozen=True)
+class SeedFigure:
+    """A seed's predicted vs judged test scores, as its headline checkpoint scored them."""
+
+    seed: str
+    figure: Figure
+    caption: str
+
+
+@dataclass(frozen=True)
+class SeedsSummary:
+    """What the report shows of several seeds of one recipe, read and checked by ``summarize_seeds``."""
+
+    title: str
+    run_dir: str
+    run_table: list[tuple[str, str]]
+    seeds: list[SeedRow]
+    mean_sd: tuple[str, str]  # test Spearman over seeds: headline, last epoch
+    spread: Figure | None  # None: no seed has a defined Spearman
+    headlines: list[SeedFigure]
+    notes: list[str]
+    accepted: list[str]
+
+
+def is_seeds_folder(folder: Path) -> bool:
+    """Whether ``folder`` is the parent of several seeds: ``seed<S>/`` folders (or a results.json saying so)."""
+    if not folder.is_dir():
+        return False
+    if any(p.is_dir() and p.name.removeprefix("seed").isdigit() for p in folder.glob("seed*")):
+        return True
+    try:
+        return json.loads((folder / "results.json").read_text(encoding="utf-8")).get("format") == SEEDS_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def read_seeds_results(parent: Path) -> dict[str, Any]:
+    """The parent's results.json, or an error saying why there is none to report (yet)."""
+    path = parent / "results.json"
+    if not path.is_file():
+        raise MissingFileError(
+            f"{parent} holds seed folders but no results.json: tools/train.py --seeds writes it when every seed has "
+            "ended (still running, or stopped?); report one seed with tools/report.py <parent>/seed<S>"
+        )
+    summary = _read_json(path)
+    if summary.get("format") != SEEDS_FORMAT or not isinstance(summary.get("seeds"), list):
+        raise ConfigError(
+            f"{path} is not the results of several seeds (format {summary.get('format')!r}, expected "
+            f"{SEEDS_FORMAT!r} with a list of seeds)"
+        )
+    return summary
+
+
+def summarize_seeds(parent_dir: str | Path, accept_mismatch: bool = False) -> SeedsSummary:
+    """Read and check a seeds parent folder into what its page shows.
+
+    Each finished seed's folder is checked as a single run's (``check_run_files``) and against what the
+    parent recorded of it (its provenance and headline numbers): a folder replaced since is refused
+    unless ``accept_mismatch``, and the page then lists what was accepted.
+    """
+    parent = Path(parent_dir)
+    summary = read_seeds_results(parent)
+    rows, figures, accepted = [], [], []
+    for entry in summary["seeds"]:
+        folder = parent / Path(str(entry.get("run_dir") or f"seed{entry.get('seed')}")).name
+        if entry.get("status") != "finished":
+            rows.append(_failed_row(entry, folder))
+            continue
+        results, predictions, lines = _read_seed(parent, folder, entry, accept_mismatch)
+        accepted += lines
+        rows.append(_seed_row(entry, folder))
+        test = list((predictions.get("splits") or {}).get("test") or [])
+        if test:
+            figure = Figure(plot_scatter(test, format_metric(results, "spearman"), predictions.get("label")), "")
+            alt = f"seed {entry['seed']}: predicted vs judged score, test split"
+            caption = f"seed {entry['seed']} ({folder.name}): {predictions.get('label') or 'headline'} checkpoint"
+            figures.append(SeedFigure(str(entry["seed"]), Figure(figure.png, alt), caption))
+    agg = summary.get("aggregate") or {}
+    finished = [e for e in summary["seeds"] if e.get("status") == "finished"]
+    kinds = sorted({str(e.get("headline")) for e in finished if e.get("headline")})
+    notes = [f"headline = {', '.join(kinds) or '-'} (per seed); test-set selection is never used."]
+    notes += [f"seed {e['seed']} failed: {e.get('error')}" for e in summary["seeds"] if e.get("status") != "finished"]
+    return SeedsSummary(
+        title=f"Seeds report: {summary.get('recipe', parent.name)} ({len(summary['seeds'])} seeds)",
+        run_dir=str(parent),
+        run_table=seeds_run_table(summary),
+        seeds=rows,
+        mean_sd=(format_mean_sd(agg.get("spearman") or {}), format_mean_sd(agg.get("last_spearman") or {})),
+        spread=spread_figure(summary["seeds"]),
+        headlines=figures,
+        notes=notes,
+        accepted=[str(a) for a in accepted],
+    )
+
+
+def _read_seed(
+    parent: Path, folder: Path, entry: Mapping[str, Any], accept: bool
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """A finished seed's results and predictions, checked as one run and against the parent's record of it."""
+    run = check_run_dir(folder)
+    results, predictions = _read_json(run / "results.json"), _read_json(run / "predictions.json")
+    recipe = _read_recipe(run) if (run / "recipe.yaml").is_file() else None
+    lines = check_run_files(run, results, predictions, recipe, accept)
+    recorded = entry.get("results") or {}
+    keys = ("provenance", "headline", "spearman", "last")
+    lines += check_match(
+        {k: recorded.get(k) for k in keys},
+        {k: results.get(k) for k in keys},
+        f"{parent}/results.json records another run of seed {entry.get('seed')} than {run.name}/ holds",
+        f"Report the seeds folder as tools/train.py left it (was {run.name}/ replaced?)",
+        accept,
+        labels=("in the parent's results.json", f"in {run.name}/results.json"),
+    )
+    return results, predictions, lines
+
+
+def _seed_row(entry: Mapping[str, Any], folder: Path) -> SeedRow:
+    epoch = f" (epoch {entry['epoch']})" if entry.get("epoch") is not None else ""
+    return SeedRow(
+        seed=str(entry.get("seed")),
+        status="finished",
+        headline=f"{entry.get('headline') or '-'}{epoch}",
+        spearman=format_metric(entry, "spearman"),
+        last_spearman=format_metric(entry, "last_spearman"),
+        folder=folder.name,
+        report=f"{folder.name}/report.html" if (folder / "report.html").is_file() else None,
+    )
+
+
+def _failed_row(entry: Mapping[str, Any], folder: Path) -> SeedRow:
+    return SeedRow(
+        seed=str(entry.get("seed")),
+        status="failed",
+        headline=f"failed: {entry.get('error') or 'no error recorded'}",
+        spearman="-",
+        last_spearman="-",
+        folder=folder.name,
+        report=None,
+    )
+
+
+def seeds_run_table(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the seeds are, as (name, value) rows."""
+    seeds = summary["seeds"]
+    failed = [str(e.get("seed")) for e in seeds if e.get("status") != "finished"]
+    rows = [
+        ("recipe", summary.get("recipe", "-")),
+        ("seeds", ", ".join(str(e.get("seed")) for e in seeds)),
+        (
+            "finished",
+            f"{len(seeds) - len(failed)} of {len(seeds)}" + (f" (failed: {', '.join(failed)})" if failed else ""),
+        ),
+        ("trained at once", f"{summary.get('workers', '-')} (torch threads each: {summary.get('threads', '-')})"),
+    ]
+    return [(name, str(value)) for name, value in rows]
+
+
+def spread_figure(seeds: Sequence[Mapping[str, Any]]) -> Figure | None:
+    """Each seed's test Spearman (headline and last epoch) as a dot, and the mean ± sd where every seed has one
+    (as the table: a mean that left seeds out would describe other seeds than were asked for)."""
+    columns = (("spearman", "headline"), ("last_spearman", "last epoch"))
+    points = {label: [(e["seed"], e[key]) for e in seeds if e.get(key) is not None] for key, label in columns}
+    if not any(points.values()):
+        return None
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    for x, (_, label) in enumerate(columns):
+        values = [v for _, v in points[label]]
+        ax.scatter([x] * len(values), values, s=28, alpha=0.8, zorder=3)
+        for seed, v in points[label]:
+            ax.annotate(f"seed {seed}", (x, v), xytext=(6, 0), textcoords="offset points", fontsize=7, va="center")
+        if len(values) >= 2 and len(values) == len(seeds):  # the table's mean ± sd: statistics.mean / stdev
+            m, sd = statistics.mean(values), statistics.stdev(values)
+            ax.errorbar([x - 0.15], [m], yerr=[sd], fmt="_", color="0.2", capsize=5, markersize=14)
+    ax.set_xticks([0, 1], [label for _, label in columns])
+    ax.set_xlim(-0.5, 1.7)
+    ax.set_ylabel("test Spearman's rho")
+    ax.set_title(f"{len(seeds)} seeds: each dot one seed; bar: mean ± sd over seeds", fontsize=9)
+    return Figure(png(fig), "test Spearman per seed (headline and last epoch), with mean ± sd")
+
+
 # -- the page -------------------------------------------------------------------------------------
-def render_report(summary: RunSummary) -> str:
+def render_report(summary: RunSummary | SeedsSummary) -> str:
     """The page's HTML: ``templates/report.html`` filled with the summary, every value escaped as text."""
     try:
         template = _templates().get_template(TEMPLATE)
@@ -348,7 +553,7 @@ def render_report(summary: RunSummary) -> str:
             f"{path} does not exist: the report's template is package data of zoo.engine "
             "(reinstall the zoo: pip install -e .)"
         ) from None
-    return template.render(summary=summary, worst_limit=WORST)
+    return template.render(summary=summary, seeds=isinstance(summary, SeedsSummary), worst_limit=WORST)
 
 
 @functools.cache

@@ -21,7 +21,7 @@ from .evaluate import predict_split
 from .provenance import check_against_checkpoint, check_made_by
 from .report import class_table, results_table
 from .rundir import _stamp, check_resumable, create_run_dir, latest_resumable
-from .sections import check_recipe, data_section
+from .sections import check_one_seed, check_recipe, data_section
 from .trainer import Trainer, build_data
 
 
@@ -71,6 +71,7 @@ def train(
     """
     rc = load_recipe(recipe, overrides)
     sections = check_recipe(rc)
+    check_one_seed(sections)  # before a run folder is made for it
     name = recipe_name(recipe)
     world = world_from_env()
     init_process_group(world, pick_device(sections.run.device, world))

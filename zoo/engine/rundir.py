@@ -4,6 +4,8 @@
 when another run took the name in the same second), by rank 0 only, which tells the other ranks.
 ``run.json`` says what the run is: ``running`` (with its pid and host), ``finished`` or ``failed``.
 ``--resume`` continues the latest run that is not finished; a finished run is never rewritten.
+Several seeds of one recipe (``--seeds``) share a parent, ``<out>/<recipe>/<timestamp>-seeds``, made
+by the same rule, with one run folder per seed inside (``seed0/``, ``seed1/``, ...).
 """
 
 from __future__ import annotations
@@ -23,20 +25,21 @@ from registry.files import unwritable
 from .distributed import World
 
 STATE = "run.json"
+SEEDS_SUFFIX = "-seeds"  # <timestamp>-seeds/: the parent of one run folder per seed
 
 
 def _stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
 
 
-def create_run_dir(out: str | Path, name: str, world: World) -> Path:
-    """A new, empty ``<out>/<name>/<timestamp>[-k]``, the same on every rank."""
+def create_run_dir(out: str | Path, name: str, world: World, suffix: str = "") -> Path:
+    """A new, empty ``<out>/<name>/<timestamp>[-k]<suffix>``, the same on every rank."""
     chosen = [""]
     if world.main:
         parent = make_folder(Path(out) / name, "create run folders in (run.out)")
         stamp = _stamp()
         for k in range(1, 1000):
-            path = parent / (stamp if k == 1 else f"{stamp}-{k}")
+            path = parent / ((stamp if k == 1 else f"{stamp}-{k}") + suffix)
             try:
                 path.mkdir()  # exclusive: two runs never share a folder
             except FileExistsError:
@@ -100,10 +103,21 @@ def check_resumable(run_dir: Path) -> None:
         raise RecipeError(f"{run_dir} is still running (pid {state['pid']}); wait for it or stop it first")
 
 
+def is_seeds_parent(path: Path) -> bool:
+    """Whether ``path`` is the parent of several seeds' run folders (``<timestamp>-seeds``)."""
+    return path.name.endswith(SEEDS_SUFFIX)
+
+
 def latest_resumable(out: str | Path, name: str) -> Path:
     """The latest run of ``name`` under ``out`` that did not finish (the one ``--resume`` continues)."""
     parent = Path(out) / name
-    runs = sorted(p for p in parent.glob("*") if p.is_dir() and ((p / STATE).is_file() or (p / "last.pt").is_file()))
+    runs = sorted(
+        p
+        for p in parent.glob("*")
+        if p.is_dir()
+        and not is_seeds_parent(p)  # it holds runs, it is none: each seed resumes from its own folder
+        and ((p / STATE).is_file() or (p / "last.pt").is_file())
+    )
     if not runs:
         raise MissingFileError(f"nothing to resume: no run of {name!r} under {parent}")
     open_runs = [p for p in runs if read_state(p)["status"] != "finished"]  # names are timestamps: sorted = by start

@@ -9,6 +9,7 @@ with defaults of its own.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,10 +32,27 @@ class Train:
     epochs: int = option(min=1)
     batch_size: int = option(32, min=1)
     seed: int = option(0, min=0)
+    seeds: list[int] | None = option(None)  # several seeds, one run each (tools/train.py --seeds 0,1,2)
     amp: str | None = option(None, choices=AMP_CHOICES)  # autocast dtype: null | bf16 | fp16
     compile: bool = option(False)
     grad_clip: float | None = option(None, gt=0)  # max gradient norm
     hooks: list[dict[str, Any]] = option(factory=list)  # e.g. [{type: early_stopping, patience: 50}]
+
+    def __post_init__(self) -> None:
+        seeds = self.seeds
+        if isinstance(seeds, list) and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+            check_seeds(seeds, "train.seeds")  # anything but a list of integers: check_fields names the type
+
+
+def check_seeds(seeds: list[int], where: str) -> None:
+    """Seeds to train one run each: at least one, none negative, none twice (``where``: the key or option)."""
+    if not seeds:
+        raise ConfigError(f"{where} must list at least one seed, got []; leave it out to train train.seed alone")
+    if any(s < 0 for s in seeds):
+        raise ConfigError(f"{where} must hold seeds >= 0, got {seeds}")
+    twice = sorted({s for s in seeds if seeds.count(s) > 1})
+    if twice:  # one seed trained twice is the same run twice, in two folders of one name
+        raise ConfigError(f"{where} lists seed(s) {twice} more than once: {seeds}")
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,31 @@ class Recipe:
     loss: dict[str, Any]
     optim: dict[str, Any]
     schedule: dict[str, Any] | None
+
+
+def with_seed(recipe: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The recipe of one seed: ``train.seed`` set and ``train.seeds`` gone, as ``train.seed=S`` would write it."""
+    out = copy.deepcopy(dict(recipe))  # nothing of the caller's recipe is shared with the seed's run
+    train = {k: v for k, v in (out.get("train") or {}).items() if k != "seeds"}
+    out["train"] = {**train, "seed": seed}  # a new key goes last, where ``+train.seed=S`` puts it
+    return out
+
+
+def seed_overrides(recipe: Mapping[str, Any], seed: int) -> list[str]:
+    """The command-line overrides that make ``with_seed(recipe, seed)`` of ``recipe`` (``+`` for a key it lacks)."""
+    train = recipe.get("train") or {}
+    more = [f"{'' if 'seed' in train else '+'}train.seed={seed}"]
+    return [*more, "~train.seeds"] if "seeds" in train else more
+
+
+def check_one_seed(recipe: Recipe) -> None:
+    """A run trains one seed: a recipe whose ``train.seeds`` lists others would train ``train.seed`` alone, silently."""
+    seeds, seed = recipe.train.seeds, recipe.train.seed
+    if seeds is not None and seeds != [seed]:
+        raise ConfigError(
+            f"train.seeds is {seeds} but one run trains one seed (train.seed={seed}): train the seeds with "
+            f"tools/train.py (zoo.engine.seeds.train_recipe_seeds), or one of them with train.seed=S ~train.seeds"
+        )
 
 
 def check_sections(recipe: Mapping[str, Any]) -> None:

@@ -36,7 +36,7 @@ from .optim import build_optimizer, build_scheduler
 from .provenance import check_made_by, code_version, extract_made_by, short
 from .rundir import write_state
 from .runlog import RunLog
-from .sections import Recipe, check_recipe
+from .sections import Recipe, check_one_seed, check_recipe
 
 OPTIMISTIC = "best on test (optimistic: chosen by looking at the test set; not a result)"
 
@@ -68,6 +68,7 @@ class Trainer:
         accept_mismatch: bool = False,
     ) -> None:
         self.sections = parsed = check_recipe(recipe)  # once: a Recipe passes through unchanged
+        check_one_seed(parsed)  # several seeds are several Trainers (zoo.engine.seeds)
         self.recipe, self.name, self.run_dir = parsed.raw, name, Path(run_dir)
         self.world = world or world_from_env()
         train, run = self.sections.train, self.sections.run

@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -31,8 +31,13 @@ from registry.recipe import merge
 
 from ..data.features import FeatureData
 from ..kinds import DATASETS
+from .metrics import format_mean_sd, mean_sd
 from .provenance import code_version, short
-from .trainer import Trainer
+from .sections import with_seed
+from .seeds import SeedRun, train_seeds
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
 
 
 @dataclass
@@ -161,44 +166,78 @@ def run_zoo_table(
     proto.fingerprint = short(shared.fingerprint())
     record = open_table(table, proto.identity(seeds, epochs), replace) if table is not None else None
     tic = time.time()
-    rows = []
-    for name in names:
-        row = Row(name)
-        for seed in seeds:
-            rc = adapt(load_recipe(name), proto, epochs, seed, Path(out))
-            if isinstance(rc, str):
-                row.note = rc
-                break
-            folder = Path(out) / name / f"seed{seed}"
-            made = {"recipe": short(rc), "data": proto.fingerprint, "code": code_version()}
-            cell, why = _cached_cell(folder, made)
-            if cell is None:
-                trainer = Trainer(rc, folder, name=name, progress=False, data=shared)
-                result = trainer.fit()
-                cell = {
-                    "parameters": result["parameters"],
-                    "selected": result["spearman"],
-                    "last": result["last"]["test_spearman"],
-                    "relative_l2": result["relative_l2"],
-                    "train_seconds": result["train_seconds"],
-                    "infer_ms": inference_ms(trainer),
-                    "headline": result["headline"],
-                    "made": time.strftime("%Y-%m-%d"),
-                }
-                write_atomic(folder / CELL_FILE, json.dumps({"fingerprint": made, "cell": cell}, indent=1))
-                how = f" (trained again: {why})" if why else ""
-            else:
-                how = ", kept from an earlier run of the same recipe, data and code"
-            row.parameters = cell["parameters"]
-            row.made = max(row.made, cell.get("made", ""))
-            for key in ("selected", "last", "relative_l2", "train_seconds", "infer_ms"):
-                getattr(row, key).append(cell[key])
-            shown = "undefined" if cell["selected"] is None else f"{cell['selected']:.3f}"
-            print(f"{name} seed {seed}: Spearman {shown} ({cell['headline']}{how})", flush=True)
-        rows.append(row)
+    rows = [table_row(name, proto, shared, seeds, epochs, Path(out)) for name in names]
     if record is not None and table is not None:
         write_table(table, record, rows, command, time.time() - tic)
     return rows, proto
+
+
+def table_row(name: str, proto: Protocol, shared: FeatureData, seeds: Sequence[int], epochs: int, out: Path) -> Row:
+    """One recipe's row: each seed's cell kept from an earlier run where nothing that made it changed, the
+    others trained (``train_seeds``, in this process on the shared data) and kept as they finish."""
+    row = Row(name)
+    base = adapt(load_recipe(name), proto, epochs, seeds[0] if seeds else 0, out)
+    if isinstance(base, str):
+        row.note = base
+        return row
+    cells: dict[int, dict[str, Any]] = {}
+    made = {seed: cell_fingerprint(with_seed(base, seed), proto) for seed in seeds}
+    why: dict[int, str] = {}
+    for seed in seeds:
+        cell, why[seed] = _cached_cell(out / name / f"seed{seed}", made[seed])
+        if cell is not None:
+            cells[seed] = cell
+            say_cell(name, seed, cell, ", kept from an earlier run of the same recipe, data and code")
+
+    def keep(run: SeedRun) -> None:  # as each seed ends: an interrupted table resumes from its cells
+        cells[run.seed] = table_cell(run)
+        write_atomic(
+            Path(run.run_dir) / CELL_FILE,
+            json.dumps({"fingerprint": made[run.seed], "cell": cells[run.seed]}, indent=1),
+        )
+        say_cell(name, run.seed, cells[run.seed], f" (trained again: {why[run.seed]})" if why[run.seed] else "")
+
+    todo = [seed for seed in seeds if seed not in cells]
+    train_seeds(
+        base, todo, out / name, name=name, progress=False, data=shared, measure=measure, on_done=keep, keep_going=False
+    )
+    for seed in seeds:
+        cell = cells[seed]
+        row.parameters = cell["parameters"]
+        row.made = max(row.made, cell.get("made", ""))
+        for key in ("selected", "last", "relative_l2", "train_seconds", "infer_ms"):
+            getattr(row, key).append(cell[key])
+    return row
+
+
+def cell_fingerprint(recipe: Mapping[str, Any], proto: Protocol) -> dict[str, Any]:
+    """What made a (recipe, seed) cell: the resolved recipe of that seed, the protocol's data, the code."""
+    return {"recipe": short(recipe), "data": proto.fingerprint, "code": code_version()}
+
+
+def measure(trainer: Trainer) -> dict[str, Any]:
+    """What the table adds to a seed's results: the median time to score one test video."""
+    return {"infer_ms": inference_ms(trainer)}
+
+
+def table_cell(run: SeedRun) -> dict[str, Any]:
+    """A trained seed's numbers as the table keeps them (``table_cell.json``)."""
+    result = run.results or {}
+    return {
+        "parameters": result["parameters"],
+        "selected": result["spearman"],
+        "last": result["last"]["test_spearman"],
+        "relative_l2": result["relative_l2"],
+        "train_seconds": result["train_seconds"],
+        "infer_ms": run.extra["infer_ms"],
+        "headline": result["headline"],
+        "made": time.strftime("%Y-%m-%d"),
+    }
+
+
+def say_cell(name: str, seed: int, cell: Mapping[str, Any], how: str) -> None:
+    shown = "undefined" if cell["selected"] is None else f"{cell['selected']:.3f}"
+    print(f"{name} seed {seed}: Spearman {shown} ({cell['headline']}{how})", flush=True)
 
 
 CELL_FILE = "table_cell.json"  # one finished (recipe, seed) of the table: an interrupted table resumes from these
@@ -227,14 +266,7 @@ def _cached_cell(folder: Path, made: Mapping[str, Any]) -> tuple[dict[str, Any] 
 
 
 def _mean_sd(values: Sequence[float | None], digits: int = 3) -> str:
-    if not values:
-        return "-"
-    if any(v is None for v in values):
-        undefined = sum(v is None for v in values)
-        return f"undefined ({undefined} of {len(values)} seeds)"
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+    return format_mean_sd(mean_sd(values).flat(), digits) if values else "-"
 
 
 def machine() -> str:
