@@ -1,19 +1,23 @@
-"""Benchmark: seconds per training epoch of the zoo's trainer against a minimal loop.
+"""Benchmark: seconds per training epoch of the zoo's trainer against a minimal loop, recipe by recipe.
 
-    python bench/train.py [--rounds 5] [--threads N] [--data DIR]
+    python bench/train.py [--recipe actionnet/base --recipe peers/cofinal ...] [--rounds 5] [--threads N]
+                          [--bf16] [--data DIR]
 
-RG-shaped features are written to disk once (200 training + 50 test videos, 26-31 clips x 1024 and
-80-95 crops x 2048, as ACTION-NET's), then the actionnet/base recipe (batch 32, SGD with the
-authors' groups) is trained by:
+RG-shaped features are written to disk once, at the sizes of one apparatus of Rhythmic Gymnastics
+(200 training + 50 test videos; 68-90 Video-Swin clips x 1024 as GDLT's features of a 1.5-minute
+routine, 80-95 crops x 2048 for ACTION-NET's static stream), then each recipe (its own batch size,
+optimiser, windows and loss) is trained by:
 
 * the tool: ``zoo.engine.Trainer`` (what tools/train.py runs): features read from disk into memory,
-  windows cut per batch with a random start, masks, optimiser groups, schedule;
-* a minimal loop: the same model and optimiser on pre-cut in-memory tensors, nothing else;
-* the tool with ``train.amp=bf16``.
+  windows cut per batch with a random start, masks, the recipe's loss, optimiser groups, schedule;
+* a minimal loop: the same model, optimiser and loss on windows pre-cut into in-memory tensors
+  (no masks, no schedule, nothing else);
+* with ``--bf16``, the tool with ``train.amp=bf16`` (quote it only on a CPU with native bf16: the
+  line printed says whether this one has it).
 
-Epochs of the three alternate in one process and the medians are compared (target: tool <= 1.2x
-the minimal loop; bf16 faster than the minimal fp32 loop). A full ``fit()`` of a few epochs is
-also timed, evaluation and checkpointing included, for reference.
+Epochs of the contenders alternate in one process and their medians are compared (target: tool
+<= 1.2x the minimal loop). A full ``fit()`` of 3 epochs of each recipe is also timed, evaluation of
+the test videos and a checkpoint after each epoch included, for reference.
 """
 
 from __future__ import annotations
@@ -22,28 +26,33 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 import zoo
 from registry import build_model, load_recipe
 from zoo.engine.optim import build_optimizer
+from zoo.engine.sections import DEFAULT_LOSS
+from zoo.kinds import LOSSES
 
 HEADER = "Video_Name\tDifficulty_Score\tExecution_Score\tTotal_Score\tPenalty\tVideo_length\n"
+LENGTHS = {"dynamic": (68, 91), "static": (80, 96)}  # instances per video: [low, high)
+WIDTHS = {"dynamic": 1024, "static": 2048}
 
 
 def write_rg_features(root: Path, n_train: int = 200, n_test: int = 50, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     rows = {"train": [HEADER], "test": [HEADER]}
-    for key in ("dynamic", "static"):
+    for key in WIDTHS:
         (root / key).mkdir(parents=True, exist_ok=True)
     for i in range(n_train + n_test):
         name = f"Ball_{i:03d}"
-        np.save(root / "dynamic" / f"{name}.npy", rng.normal(size=(int(rng.integers(26, 32)), 1024)).astype(np.float32))
-        np.save(root / "static" / f"{name}.npy", rng.normal(size=(int(rng.integers(80, 96)), 2048)).astype(np.float32))
+        for key, width in WIDTHS.items():
+            n = int(rng.integers(*LENGTHS[key]))
+            np.save(root / key / f"{name}.npy", rng.normal(size=(n, width)).astype(np.float32))
         d, e = rng.uniform(3, 12), rng.uniform(2, 9)
         rows["train" if i < n_train else "test"].append(f"{name}\t{d:.2f}\t{e:.2f}\t{d + e:.2f}\t0.00\t90\n")
     for split, lines in rows.items():
@@ -52,15 +61,20 @@ def write_rg_features(root: Path, n_train: int = 200, n_test: int = 50, seed: in
 
 
 class MinimalLoop:
-    """The same model and optimiser, tensors pre-cut to 26 / 80 instances, nothing else."""
+    """The same model, optimiser and loss; every input pre-cut to the recipe's window (or the shortest video)."""
 
     def __init__(self, recipe: dict, data: zoo.data.features.FeatureData) -> None:
         torch.manual_seed(0)
         self.model = build_model(recipe).train()
         self.opt = build_optimizer(self.model, recipe["optim"])
+        self.loss = LOSSES.build(recipe.get("loss") or dict(DEFAULT_LOSS))
         split = data.train
-        self.dyn = torch.stack([torch.from_numpy(np.asarray(a[:26])) for a in split.features["dynamic"]])
-        self.sta = torch.stack([torch.from_numpy(np.asarray(a[:80])) for a in split.features["static"]])
+        window = recipe["data"].get("window") or {}
+        self.inputs = {}
+        for key in recipe["model"]["inputs"]:
+            seqs = split.features[key]
+            n = window.get(key) or min(len(a) for a in seqs)
+            self.inputs[key] = torch.stack([torch.from_numpy(np.asarray(a[:n])) for a in seqs])
         self.target = split.target.clone()
         self.batch = int(recipe["train"]["batch_size"])
 
@@ -68,61 +82,77 @@ class MinimalLoop:
         order = torch.randperm(len(self.target))
         for start in range(0, len(order), self.batch):
             idx = order[start : start + self.batch]
-            out = self.model({"dynamic": self.dyn[idx], "static": self.sta[idx]})
-            loss = F.mse_loss(out["score"], self.target[idx])
+            out = self.model({k: v[idx] for k, v in self.inputs.items()})
+            loss = self.loss(out, self.target[idx])
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
 
 
-def timed(fn) -> float:
+def timed(fn: Callable[[], object]) -> float:
     tic = time.perf_counter()
     fn()
     return time.perf_counter() - tic
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 itself (AVX512-BF16 or AMX); elsewhere torch emulates it, slowly."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def bench_recipe(name: str, root: Path, out: Path, rounds: int, bf16: bool) -> dict[str, float]:
+    """Median seconds per epoch of each contender for one recipe, and its full fit() per epoch."""
+    base = [f"data.root={root}", f"run.out={out}", "run.device=cpu", "run.progress=false", "train.epochs=100"]
+    base += ["data.classes=[Ball]", "data.val_fraction=0.0", "run.tensorboard=false"]
+    fp32 = load_recipe(name, base)
+    tool = zoo.engine.Trainer(fp32, out / name / "fp32", progress=False)
+    contenders: dict[str, Callable[[], object]] = {
+        "tool (fp32)": tool.train_epoch,
+        "minimal loop (fp32)": MinimalLoop(fp32, tool.data).epoch,
+    }
+    if bf16:
+        amp = load_recipe(name, [*base, "train.amp=bf16"])
+        contenders["tool (bf16)"] = zoo.engine.Trainer(amp, out / name / "bf16", progress=False).train_epoch
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    for r in range(rounds + 1):
+        for label, fn in contenders.items():
+            t = timed(fn)
+            if r:  # round 0 warms up
+                times[label].append(t)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    full = zoo.engine.Trainer(load_recipe(name, [*base, "train.epochs=3"]), out / name / "full", progress=False)
+    med["full fit() per epoch"] = timed(full.fit) / 3
+    return med
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", action="append", help="recipe to time (repeatable; default actionnet/base)")
     parser.add_argument("--rounds", type=int, default=5, help="epochs of each contender (after one warm-up)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
+    parser.add_argument("--bf16", action="store_true", help="also time the tool with train.amp=bf16")
     parser.add_argument("--data", help="folder for the RG-shaped features (default: a temp folder)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    recipes = args.recipe or ["actionnet/base"]
     with tempfile.TemporaryDirectory() as tmp:
         root = write_rg_features(Path(args.data or tmp) / "rg")
-        out = Path(tmp) / "runs"
-        base = [f"data.root={root}", f"run.out={out}", "run.device=cpu", "run.progress=false", "train.epochs=100"]
-        fp32 = load_recipe("actionnet/base", base)
-        bf16 = load_recipe("actionnet/base", [*base, "train.amp=bf16"])
-        tool = zoo.engine.Trainer(fp32, out / "fp32", progress=False)
-        tool_bf16 = zoo.engine.Trainer(bf16, out / "bf16", progress=False)
-        minimal = MinimalLoop(fp32, tool.data)
-        contenders = {
-            "tool (fp32)": tool.train_epoch,
-            "minimal loop (fp32)": minimal.epoch,
-            "tool (bf16)": tool_bf16.train_epoch,
-        }
-        times: dict[str, list[float]] = {k: [] for k in contenders}
-        for r in range(args.rounds + 1):
-            for name, fn in contenders.items():
-                t = timed(fn)
-                if r:  # round 0 warms up
-                    times[name].append(t)
-        med = {k: statistics.median(v) for k, v in times.items()}
-        full = zoo.engine.Trainer(
-            load_recipe("actionnet/base", [*base, "train.epochs=3"]), out / "full", progress=False
-        )
-        wall = timed(full.fit) / 3
-        print(f"200 training videos, batch 32, {torch.get_num_threads()} threads, {args.rounds} epochs each (medians):")
-        for name, m in med.items():
-            print(f"  {name:<22} {m:7.2f} s/epoch")
-        print(f"  ratio tool / minimal         = {med['tool (fp32)'] / med['minimal loop (fp32)']:.3f} (target <= 1.2)")
-        print(f"  ratio tool bf16 / minimal fp32 = {med['tool (bf16)'] / med['minimal loop (fp32)']:.3f} (target < 1)")
-        print(
-            f"  full fit() of 10 epochs, evaluation of the 50 test videos and a checkpoint after each: "
-            f"{wall:.2f} s/epoch (the one-off plot and warm-up included)"
-        )
+        results = {name: bench_recipe(name, root, Path(tmp) / "runs", args.rounds, args.bf16) for name in recipes}
+    print(f"200 training videos, {torch.get_num_threads()} threads, {args.rounds} epochs of each (medians, s/epoch):")
+    if args.bf16:
+        print(f"  this CPU {'has' if native_bf16() else 'has NO'} native bf16 (AVX512-BF16 / AMX)")
+    for name, med in results.items():
+        print(f"{name}:")
+        for label, m in med.items():
+            print(f"  {label:<22} {m:7.2f}")
+        print(f"  ratio tool / minimal  = {med['tool (fp32)'] / med['minimal loop (fp32)']:.3f} (target <= 1.2)")
+        if "tool (bf16)" in med:
+            print(f"  ratio bf16 / minimal  = {med['tool (bf16)'] / med['minimal loop (fp32)']:.3f}")
 
 
 if __name__ == "__main__":

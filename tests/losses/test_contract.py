@@ -18,6 +18,7 @@ ARGS: dict[str, dict[str, Any]] = {
     # A sum of what: two terms whose requirements differ, so that its own ``requires`` is their union.
     "sum": {"terms": [{"type": "mse"}, {"type": "kl", "weight": 0.5}]},
 }
+COFINAL_OUTPUTS = ("grade_score", "sub_grade", "etf")
 # Which part of a model provides each output a loss may require.
 PROVIDERS: dict[str, dict[str, Any]] = {
     "score": {},  # every head
@@ -25,6 +26,8 @@ PROVIDERS: dict[str, dict[str, Any]] = {
     "logits": {"head": {"type": "distribution"}},
     "bins": {"head": {"type": "distribution"}},
     "queries": {"attention": {"type": "grade_decoder"}, "head": {"type": "grade"}},
+    # CoFInAl's head: the coarse grade, the fine sub-grade and the simplex ETF it is aligned to
+    **{key: {"attention": {"type": "grade_decoder"}, "head": {"type": "cofinal"}} for key in COFINAL_OUTPUTS},
 }
 IN_DIM = 16
 

@@ -37,6 +37,8 @@ def parts(model: dict[str, Any]) -> set[str]:
                     found.add("input_norm")
                 if key == "skip":
                     found.add(f"skip:{value}")
+                if key == "input_layers" and value:  # graph layers before the embedding (ASGTN's block)
+                    found.add("input_layers")
                 walk(value)
         elif isinstance(node, list):
             for value in node:

@@ -38,11 +38,12 @@ class Dataset(ABC):
     """
 
     section: ClassVar[str] = "data"
-    declares: ClassVar[tuple[str, ...]] = ("score_scale", "target", "format", "window", "pad_mask")
+    declares: ClassVar[tuple[str, ...]] = ("score_scale", "target", "format", "window", "eval_window", "pad_mask")
     score_scale: float
     target: str  # the annotation column that is the score (Scoring.target)
     format: str  # the annotation format (rg, fisv)
     window: dict[str, int | None] | None
+    eval_window: dict[str, int | None] | None
     pad_mask: bool
 
     def __post_init__(self) -> None:
@@ -61,6 +62,7 @@ class Dataset(ABC):
         return Scoring(
             score_scale=self.score_scale,
             window=dict(self.window or {}),
+            eval_window=None if self.eval_window is None else dict(self.eval_window),
             pad_mask=self.pad_mask,
             score_bounds=bounds,
             instance_seconds=instance_seconds(extract),
@@ -94,6 +96,7 @@ class FeatureDataset(Dataset):
 
     ``window`` gives fixed windows per input (random start in training, centred at test, zero-padded
     when short; ``pad_mask: false`` hides the padding from the masks as the authors' code did);
+    ``eval_window`` cuts evaluation otherwise (``{dynamic: null}``: whole videos, as GDLT tests);
     an input without a window is taken whole, batches padded with masks. A video in two splits is
     refused unless ``allow_overlap``.
     """
@@ -106,6 +109,7 @@ class FeatureDataset(Dataset):
     target: str = option("total")
     score_scale: float = option(1.0, gt=0)  # the model regresses score / score_scale
     window: dict[str, int | None] | None = option(None)
+    eval_window: dict[str, int | None] | None = option(None)  # evaluation's windows when not window's
     pad_mask: bool = option(True)
     val_fraction: float = option(0.0, min=0, max=0.95)
     split_seed: int = option(0, min=0)
@@ -181,6 +185,7 @@ class SyntheticDataset(Dataset):
     test_fraction: float = option(0.25, gt=0, max=0.9)
     score_scale: float = option(25.0, gt=0)
     window: dict[str, int | None] | None = option(None)
+    eval_window: dict[str, int | None] | None = option(None)  # evaluation's windows when not window's
     pad_mask: bool = option(True)
     val_fraction: float = option(0.2, min=0, max=0.95)
     split_seed: int = option(0, min=0)
@@ -232,6 +237,7 @@ class SyntheticDataset(Dataset):
             features={key: str((features / key).resolve()) for key in inputs},
             score_scale=self.score_scale,
             window=self.window,
+            eval_window=self.eval_window,
             pad_mask=self.pad_mask,
             val_fraction=self.val_fraction,
             split_seed=self.split_seed,

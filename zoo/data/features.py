@@ -118,17 +118,22 @@ def _tensor(a: np.ndarray) -> Tensor:
 
 @dataclass
 class Windowing:
-    """How instances are cut into a batch: fixed windows per input (None = whole video), masks or not."""
+    """How instances are cut into a batch: fixed windows per input (None = whole video), masks or not.
+
+    ``eval_window`` cuts evaluation batches when it differs from training's (GDLT, CoFInAl: 68-clip
+    windows in training, whole videos at test); None: evaluation uses ``window`` too.
+    """
 
     window: dict[str, int | None]
     pad_mask: bool = True
+    eval_window: dict[str, int | None] | None = None
 
     def cut(
         self, seqs: list[np.ndarray], key: str, train: bool, generator: torch.Generator | None
     ) -> tuple[Tensor, Tensor]:
         """``[B, N, C]`` and its mask ``[B, N]`` from one input's sequences."""
         lengths = [len(s) for s in seqs]
-        size = self.window.get(key)
+        size = (self.window if train or self.eval_window is None else self.eval_window).get(key)
         n = size or max(lengths)
         spare = torch.tensor([max(length - n, 0) for length in lengths])
         if size and train:  # random start in training (the authors' protocol), centred otherwise
@@ -165,13 +170,14 @@ class Scoring:
     pad_mask: bool = True
     score_bounds: tuple[float, float] | None = None
     instance_seconds: dict[str, float | None] = field(default_factory=dict)
+    eval_window: dict[str, int | None] | None = None
     target: str | None = None
     format: str | None = None
     amp: str | None = None
 
     @property
     def windowing(self) -> Windowing:
-        return Windowing(dict(self.window), self.pad_mask)
+        return Windowing(dict(self.window), self.pad_mask, None if self.eval_window is None else dict(self.eval_window))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -180,6 +186,7 @@ class Scoring:
             "pad_mask": self.pad_mask,
             "score_bounds": list(self.score_bounds) if self.score_bounds else None,
             "instance_seconds": dict(self.instance_seconds),
+            "eval_window": None if self.eval_window is None else dict(self.eval_window),
             "target": self.target,
             "format": self.format,
             "amp": self.amp,
@@ -194,6 +201,7 @@ class Scoring:
             pad_mask=bool(d.get("pad_mask", True)),
             score_bounds=tuple(bounds) if bounds else None,  # type: ignore[arg-type]
             instance_seconds=dict(d.get("instance_seconds") or {}),  # type: ignore[arg-type]
+            eval_window=dict(d["eval_window"]) if d.get("eval_window") is not None else None,  # type: ignore[arg-type]
             target=d.get("target"),  # type: ignore[arg-type]
             format=d.get("format"),  # type: ignore[arg-type]
             amp=d.get("amp"),  # type: ignore[arg-type]
@@ -202,7 +210,7 @@ class Scoring:
     def identity(self) -> dict[str, object]:
         """What a checkpoint's scores depend on here (the score range and seconds only describe them)."""
         d = self.to_dict()
-        return {k: d[k] for k in ("score_scale", "window", "pad_mask", "target", "format", "amp")}
+        return {k: d[k] for k in ("score_scale", "window", "eval_window", "pad_mask", "target", "format", "amp")}
 
 
 @dataclass

@@ -3,7 +3,7 @@
 The contract every layer follows: ``base.GraphLayer``.
 """
 
-from . import base, gcn_unit, pyg, stack, transformer
+from . import asgtn, base, gcn_unit, pyg, stack, transformer
 from .base import GraphLayer
 
-__all__ = ["GraphLayer", "base", "gcn_unit", "pyg", "stack", "transformer"]
+__all__ = ["GraphLayer", "asgtn", "base", "gcn_unit", "pyg", "stack", "transformer"]

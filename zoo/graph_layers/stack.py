@@ -17,7 +17,11 @@ from .base import GraphLayer
 
 @GRAPH_LAYERS.register("stack")
 class GraphStack(GraphLayer):
-    """N graph layers of one type: layer -> activation -> dropout (+ residual), padding kept at zero."""
+    """N graph layers of one type: layer -> activation -> dropout (+ residual), padding kept at zero.
+
+    ``norm: layer`` closes the stack with a LayerNorm, as ``nn.TransformerEncoder`` closes its layers
+    (GDLT's, CoFInAl's and ASGTN's ``encoder.norm``).
+    """
 
     def __init__(
         self,
@@ -29,8 +33,11 @@ class GraphStack(GraphLayer):
         activation: str = "relu",
         residual: bool = False,
         dropout: float = 0.0,
+        norm: str = "none",
     ) -> None:
         super().__init__()
+        if norm not in ("none", "layer"):
+            raise ConfigError(f"graph stack: norm must be 'none' or 'layer' (a closing LayerNorm), got {norm!r}")
         if num_layers < 1:
             raise ConfigError(f"graph stack: num_layers must be >= 1, got {num_layers}")
         width = hidden_dim or in_dim
@@ -45,10 +52,11 @@ class GraphStack(GraphLayer):
         self.dropout = nn.Dropout(dropout)
         self.residual = residual
         self.out_dim = dims[-1]
+        self.norm = nn.LayerNorm(self.out_dim) if norm == "layer" else None
 
     def forward(self, x: Tensor, graph: InstanceGraph | None, mask: Tensor) -> Tensor:
         keep = mask.unsqueeze(-1).to(x.dtype)
         for layer in self.layers:
             h = self.dropout(self.act(layer(x, graph, mask)))
             x = (x + h if self.residual else h) * keep
-        return x
+        return x if self.norm is None else self.norm(x) * keep

@@ -1,6 +1,6 @@
 """Heads: ``[B, C] -> {"score": [B], ...what their loss needs}`` (contract: ``base.Head``)."""
 
-from . import base, distribution, grade, mlp
+from . import base, cofinal, distribution, grade, mlp
 from .base import Head
 
-__all__ = ["Head", "base", "distribution", "grade", "mlp"]
+__all__ = ["Head", "base", "cofinal", "distribution", "grade", "mlp"]

@@ -1,6 +1,6 @@
 """Losses: ``(outputs, target) -> scalar`` (contract: ``base.Loss``)."""
 
-from . import auxiliary, base, regression
+from . import auxiliary, base, cofinal, regression
 from .base import Loss
 
-__all__ = ["Loss", "auxiliary", "base", "regression"]
+__all__ = ["Loss", "auxiliary", "base", "cofinal", "regression"]

@@ -63,11 +63,15 @@ class GradeTriplet(Loss):
     the farthest embedding of the same grade (another video) and the nearest of another grade (any
     video) give ``relu(d_pos - d_neg + margin)``, with ``d = 1 - cos``; the loss is the mean. Zero once
     every grade is closer to itself than to any other grade by ``margin``. GDLT uses margin 1.0.
+    ``labels: each`` gives every query of every video a label of its own (CoFInAl's ``loss_align 2``):
+    no positives then, only the nearest other query pushed beyond ``margin``.
     """
 
-    def __init__(self, margin: float = 1.0, key: str = "queries") -> None:
+    def __init__(self, margin: float = 1.0, key: str = "queries", labels: str = "grade") -> None:
         super().__init__()
-        self.margin, self.key = margin, key
+        if labels not in ("grade", "each"):
+            raise ConfigError(f"loss 'triplet': labels must be 'grade' or 'each', got {labels!r}")
+        self.margin, self.key, self.labels = margin, key, labels
         self.requires = (key,)
 
     def forward(self, outputs: dict[str, Any], target: Tensor) -> Tensor:
@@ -80,7 +84,8 @@ class GradeTriplet(Loss):
         b, k, d = q.shape
         z = F.normalize(q.reshape(b * k, d), dim=-1)
         dist = 1 - z @ z.T
-        label = torch.arange(k, device=q.device).repeat(b)
+        each = torch.arange(b * k, device=q.device)
+        label = torch.arange(k, device=q.device).repeat(b) if self.labels == "grade" else each
         same = label.unsqueeze(0) == label.unsqueeze(1)
         other = torch.eye(b * k, dtype=torch.bool, device=q.device).logical_not()
         d_pos = dist.masked_fill(~(same & other), 0.0).amax(1)  # no other video: 0, as in GDLT

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -18,7 +17,7 @@ from torch import Tensor
 
 from registry import RecipeError, load_recipe
 
-from ..graphs.builders import TemporalDecay
+from ...graphs.builders import TemporalDecay
 
 STREAMS = {"d_ct": "dynamic", "s_ct": "static"}
 ADJACENCY = {"adj1": "dynamic", "adj2": "static"}
@@ -31,29 +30,6 @@ LAYERS = {
     "att.2": "attention.score.2",
 }
 HEAD = {"fc.0": "head.net.0", "fc.3": "head.net.3"}
-
-
-def read_official(path: str | Path) -> dict[str, Tensor]:
-    """The authors' state_dict from a file, read safely; a file that is not one says what it is instead."""
-    from registry.checkpoint import FORMAT, load_checkpoint
-
-    try:
-        state = load_checkpoint(path)
-    except RecipeError as e:
-        raise RecipeError(str(e).replace("checkpoint", "the authors' state_dict", 1)) from None
-    if state.get("format") == FORMAT:
-        raise RecipeError(
-            f"{path} is already a zoo checkpoint (format {FORMAT}): use it directly, no conversion needed"
-        )
-    if isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not state or not all(isinstance(v, Tensor) for v in state.values()):
-        kinds = sorted({type(v).__name__ for v in state.values()})
-        raise RecipeError(
-            f"{path} holds no state_dict: expected a dict of tensors (torch.save(model.state_dict())), "
-            f"found keys {sorted(state)[:8]} with values of type {kinds}"
-        )
-    return state
 
 
 def official_key(key: str) -> str | None:
@@ -84,9 +60,7 @@ def _check_adjacency(name: str, adj: Tensor, sigma: float) -> None:
         )
 
 
-def convert_official(
-    state_dict: Mapping[str, Tensor], recipe: str | Mapping[str, Any] = "actionnet/base"
-) -> dict[str, Any]:
+def convert(state_dict: Mapping[str, Tensor], recipe: str | Mapping[str, Any] = "actionnet/base") -> dict[str, Any]:
     """A zoo checkpoint (``{"recipe", "model"}``) from the authors' state_dict.
 
     Feature widths come from the weights (their code also ran on other features, e.g. Video Swin),
