@@ -105,6 +105,29 @@ def test_a_second_job_is_refused_while_another_writes_the_folder(
     assert extract_features(CFG, [videos / "videos" / "Ball_000.mp4"], out, progress=False).done == ["Ball_000"]
 
 
+def test_reading_a_finished_folder_claims_nothing_and_is_never_refused(
+    videos: Path, made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two trainings (two seeds' processes) loading one finished cache: neither writes, so neither is refused;
+    a video still to extract makes a writer of it, and then another job's claim refuses it."""
+    out = tmp_path / "copy"
+    shutil.copytree(made, out)
+    monkeypatch.setattr(claim_module, "job_name", lambda: "another-training")
+    other = claim_module.Claim(out, 0, section_digest(resolve_config(CFG)))
+    with claim_module.folder_lock(out):
+        other.hold()  # a job writing into the folder right now
+    monkeypatch.undo()
+    try:
+        report = extract_features(CFG, videos / "videos", out, progress=False)
+        assert report.ok and not report.done and len(report.skipped) == len(list((videos / "videos").iterdir()))
+        assert [w["job"] for w in claim_module.live_writers(out)] == ["another-training"]  # no claim of its own
+        (out / "dynamic" / "Ball_000.npy").unlink()  # now there is something to write
+        with pytest.raises(ConfigError, match="another extraction is writing"):
+            extract_features(CFG, videos / "videos", out, progress=False)
+    finally:
+        other.release()
+
+
 def test_a_new_folder_names_its_section_before_its_first_video(videos: Path, tmp_path: Path) -> None:
     """Two extractions started on one new --out with different sections: the second is refused, not mixed."""
     out = tmp_path / "new"

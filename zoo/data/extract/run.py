@@ -177,43 +177,53 @@ def extract_features(
     mine = shard(list_videos(videos), rank, world)
     claim = Claim(out, rank, section_digest(config))
     with folder_lock(out):  # before building backbones: a refusal comes at once
+        report, todo = _plan(config, mine, out, overwrite)
+        if not todo:  # every file there and vouched for: a reader, not a writer, so it claims nothing
+            report.seconds = time.perf_counter() - start  # (two trainings loading one cache never refuse each other)
+            return report
         claim.refuse_others()
         open_folder(out, config, overwrite, world)
         if overwrite and rank == 0:
             remove_stale_rank_logs(out, world)
         claim.hold()
     with claim:
-        report = _extract(config, mine, out, device, rank, world, progress, overwrite)
+        _extract(config, todo, out, device, rank, world, progress, overwrite, report)
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _extract(
-    config: dict[str, Any],
-    mine: list[Path],
-    out: Path,
-    device: str,
-    rank: int,
-    world: int,
-    progress: bool,
-    overwrite: bool,
-) -> ExtractReport:
+def _plan(config: dict[str, Any], mine: list[Path], out: Path, overwrite: bool) -> tuple[ExtractReport, list[Path]]:
+    """The videos of ``mine`` still to extract, and a report with the ones finished before (``skipped``)."""
     section = section_digest(config)
     records = {} if overwrite else read_manifest(out)["videos"]  # every rank's log: the shards may have moved
-    log = RankLog(out, rank, world, fresh=overwrite)
-    names = list(config["inputs"])
-    report = ExtractReport(instances=dict.fromkeys(names, 0))
+    report = ExtractReport(instances=dict.fromkeys(config["inputs"], 0))
     todo = []
     for path in mine:
-        finished = None if overwrite else _finished(path, out, names, records, section)
+        finished = None if overwrite else _finished(path, out, list(config["inputs"]), records, section)
         if finished:
             report.skipped.append(path.stem)
         else:
             todo.append(path)
             if finished is False:
                 report.changed.append(path.stem)
-    if not todo:
-        return report  # nothing to do: no backbone is built
+    return report, todo
+
+
+def _extract(
+    config: dict[str, Any],
+    todo: list[Path],
+    out: Path,
+    device: str,
+    rank: int,
+    world: int,
+    progress: bool,
+    overwrite: bool,
+    report: ExtractReport,
+) -> None:
+    """Extract ``todo`` into ``out`` (claimed by this process), adding to ``report``."""
+    section = section_digest(config)
+    log = RankLog(out, rank, world, fresh=overwrite)
+    names = list(config["inputs"])
     extractor = Extractor(config, device)
     report.inputs = {n: f"{i.backbone.feature_dim}-d {i.backbone.name}" for n, i in extractor.inputs.items()}
     for name in names:
@@ -230,7 +240,6 @@ def _extract(
         if inp.cropper is not None:
             counts = report.crops.get(name, {"frames": 0, "fallbacks": 0, "kept": 0})
             report.croppers[name] = inp.cropper.summary(counts)
-    return report
 
 
 def _record(
