@@ -9,7 +9,7 @@ import pytest
 from aqa_tools.zoo_table import main as table_main
 from registry import load_recipe
 from tests.engine.helpers import make_feature_set
-from zoo.engine.zoo_table import adapt, protocol
+from zoo.engine.zoo_table import adapt, features_made_by, protocol
 
 
 def test_table_from_a_feature_folder(
@@ -37,6 +37,8 @@ def test_table_from_a_feature_folder(
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1].endswith(" M") and "±" in cells[2] and "±" in cells[3]  # two seeds: mean ± sd
     assert float(cells[6]) > 0  # inference time was measured
+    # hand-made features (no extract.json): the table says it does not know what made them, rather than guess
+    assert "- **Features made by**: `dynamic`: unknown (its folder has no extract.json" in text
 
     # An interrupted table loses nothing: finished (recipe, seed) cells are kept, and the same table comes back
     capsys.readouterr()
@@ -112,3 +114,23 @@ def test_a_table_keeps_what_it_cannot_vouch_for_out_of_its_rows(
     out.with_suffix(".json").unlink()
     assert table("peers/mean_pool") == 2
     assert "does not say what made its rows" in capsys.readouterr().err
+
+
+def test_features_are_described_from_what_made_them() -> None:
+    made = {
+        "extractor_version": 2,
+        "seed": 0,
+        "input": {
+            "sampler": {"type": "clips", "length": 8, "fps": 10.0},
+            "backbone": {"type": "ptv:x3d_xs"},
+            "cropper": None,
+            "size": [96, 96],
+        },
+    }
+    pretrained = {**made, "input": {**made["input"], "backbone": {"type": "timm:resnet50", "pretrained": True}}}
+    text = features_made_by({"dynamic": made, "static": pretrained})
+    assert text == (
+        "`dynamic`: ptv:x3d_xs (randomly initialised, seed 0) on clips (length 8, fps 10.0), 96x96, extractor "
+        "version 2; `static`: timm:resnet50 (pretrained weights) on clips (length 8, fps 10.0), 96x96, extractor "
+        "version 2"
+    )

@@ -81,6 +81,7 @@ class Protocol:
     widths: dict[str, int]
     description: str
     fingerprint: str | None = None
+    features: str | None = None  # what made the features, in words (``features_made_by``), once loaded
 
     def load(self) -> FeatureData:
         """The protocol's data with every input it has, loaded once for all the table's runs."""
@@ -88,7 +89,42 @@ class Protocol:
 
     def identity(self, seeds: Sequence[int], epochs: int) -> dict[str, Any]:
         """What rows must share to stand in one table."""
-        return {"data": self.fingerprint, "description": self.description, "seeds": list(seeds), "epochs": epochs}
+        return {
+            "data": self.fingerprint,
+            "description": self.description,
+            "features": self.features,
+            "seeds": list(seeds),
+            "epochs": epochs,
+        }
+
+
+def features_made_by(made_by: Mapping[str, Mapping[str, Any] | None]) -> str:
+    """Each input's extractor in words, from the feature folders' manifests (``FeatureData.made_by``)."""
+    parts = []
+    for name, made in made_by.items():
+        if not made:
+            parts.append(f"`{name}`: unknown (its folder has no extract.json saying what made it)")
+            continue
+        spec = made.get("input") or {}
+        backbone = dict(spec.get("backbone") or {})
+        kind = backbone.pop("type", "?")
+        if backbone.get("weights"):
+            weights = f"weights {backbone['weights']}"
+        elif backbone.get("pretrained"):
+            weights = "pretrained weights"
+        else:
+            weights = f"randomly initialised, seed {made.get('seed')}"
+        sampler = dict(spec.get("sampler") or {})
+        how = ", ".join(f"{k} {v}" for k, v in sampler.items() if k != "type")
+        crop = (spec.get("cropper") or {}).get("type")
+        size = spec.get("size")
+        parts.append(
+            f"`{name}`: {kind} ({weights}) on {sampler.get('type', '?')} ({how})"
+            + (f", {crop} athlete crops" if crop else "")
+            + (f", {size[0]}x{size[1]}" if size else "")
+            + f", extractor version {made.get('extractor_version')}"
+        )
+    return "; ".join(parts)
 
 
 def protocol(data: str, protocol_recipe: str) -> Protocol:
@@ -164,6 +200,7 @@ def run_zoo_table(
     proto = protocol(data, protocol_recipe)
     shared = proto.load()
     proto.fingerprint = short(shared.fingerprint())
+    proto.features = features_made_by(shared.made_by)
     record = open_table(table, proto.identity(seeds, epochs), replace) if table is not None else None
     tic = time.time()
     rows = [table_row(name, proto, shared, seeds, epochs, Path(out)) for name in names]
@@ -369,6 +406,7 @@ def markdown(record: Mapping[str, Any], record_name: str = "RESULTS.json") -> st
         *[f"- **Note.** {note}" for note in record.get("notes") or []],
         f"- **Data**: {proto['description']} (fingerprint `{proto['data']}`: what made the features, their bytes, "
         "the annotations and splits; a row is kept only while it is unchanged).",
+        f"- **Features made by**: {proto.get('features') or 'not recorded'}.",
         f"- **Protocol**: every recipe keeps its own model, loss and optimiser; data, splits, features "
         "(standardised per channel with training statistics), seeds "
         f"({', '.join(map(str, proto['seeds']))}) and the epoch budget ({proto['epochs']}) are shared. Mean ± "
