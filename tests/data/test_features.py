@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from zoo.data.annotations import AnnotationError
-from zoo.data.features import FeatureError
+from zoo.data.features import FeatureError, Windowing
 from zoo.kinds import DATASETS
 
 HEADER = "Video_Name\tDifficulty_Score\tExecution_Score\tTotal_Score\tPenalty\tVideo_length\n"
@@ -98,3 +98,30 @@ def test_validation_split_is_seeded_and_disjoint(tmp_path: Path) -> None:
     assert len(a.val) == 5 and len(a.train) == 15 and a.val.names == b.val.names
     assert not set(a.val.names) & set(a.train.names)
     assert build(root, {"dynamic": 3}, val_fraction=0.25, split_seed=2).val.names != a.val.names
+
+
+def test_aligned_windows_keep_the_random_stream_of_every_recipe() -> None:
+    def seqs(lengths: list[int]) -> list[np.ndarray]:
+        return [np.repeat(np.arange(1, n + 1, dtype=np.float32)[:, None], 2, 1) for n in lengths]
+
+    def alone(w: Windowing, inputs: dict[str, list[np.ndarray]], seed: int) -> tuple[dict, torch.Tensor]:
+        g = torch.Generator().manual_seed(seed)  # each input cut on its own, as before alignment
+        return {k: w.cut(v, k, True, g) for k, v in inputs.items()}, torch.rand(1, generator=g)
+
+    def together(w: Windowing, inputs: dict[str, list[np.ndarray]], seed: int) -> tuple[dict, torch.Tensor]:
+        g = torch.Generator().manual_seed(seed)
+        return w.cut_inputs(inputs, True, g), torch.rand(1, generator=g)
+
+    w = Windowing({"a": 4, "b": 4, "c": 3})
+    one = {"a": seqs([20, 9, 30])}
+    unequal = {"a": seqs([20, 9, 30]), "b": seqs([21, 10, 31]), "c": seqs([20, 9, 30])}
+    for inputs in (one, unequal):  # a single input, or inputs of other windows or lengths: the same windows
+        (cuts, after), (old, old_after) = together(w, inputs, 3), alone(w, inputs, 3)
+        assert all(torch.equal(cuts[k][0], old[k][0]) for k in inputs) and torch.equal(after, old_after)
+    shared = {"a": seqs([20, 9, 30]), "b": seqs([20, 10, 30]), "c": seqs([20, 9, 30])}
+    for seed in range(5):
+        cuts, after = together(w, shared, seed)
+        assert torch.equal(after, alone(w, shared, seed)[1])  # the stream goes on as before
+        a, b = cuts["a"][0][:, 0, 0], cuts["b"][0][:, 0, 0]
+        assert a[0] == b[0] and a[2] == b[2]  # equal window and length: the same start
+        assert torch.equal(cuts["c"][0][:, 0, 0], alone(w, shared, seed)[0]["c"][0][:, 0, 0])  # another window

@@ -17,9 +17,15 @@ from zoo.kinds import DATASETS
 
 NAMES = DATASETS.names()
 # Keys each type needs (a root that does not exist: building must not read it).
-ARGS: dict[str, dict[str, Any]] = {"features": {"root": "/nowhere/at/all"}, "synthetic": {"root": "/nowhere/at/all"}}
-# Types whose load is slow here (rendering, extracting) and proven in a test of its own.
-LOADED_ELSEWHERE = {"synthetic": "tests/data/test_synthetic_dataset.py renders, extracts and loads it"}
+ARGS: dict[str, dict[str, Any]] = {
+    name: {"root": "/nowhere/at/all"} for name in ("features", "synthetic", "pamfn_features", "fs1000")
+}
+# Types whose load is slow here (rendering, extracting) or reads another layout, proven in a test of its own.
+LOADED_ELSEWHERE = {
+    "synthetic": "tests/data/test_synthetic_dataset.py renders, extracts and loads it",
+    "pamfn_features": "tests/data/test_pamfn_layout.py writes PAMFN's per-class dicts and loads them",
+    "fs1000": "tests/data/test_fs1000.py writes FS1000's folders and annotation files and loads them",
+}
 
 
 @pytest.mark.parametrize("name", NAMES)

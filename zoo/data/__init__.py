@@ -1,9 +1,21 @@
-"""Data: annotations (RG, Fis-V), video decoding, samplers, croppers and transforms.
+"""Data: annotations (RG, Fis-V, FS1000), video decoding, samplers, croppers and transforms.
 
-Importing this package registers the samplers and croppers.
+Importing this package registers the samplers, croppers and dataset types.
 """
 
-from . import annotations, croppers, datasets, decoders, extract, features, samplers, transforms, video
+from . import (
+    annotations,
+    croppers,
+    datasets,
+    decoders,
+    extract,
+    features,
+    fs1000,
+    pamfn_layout,
+    samplers,
+    transforms,
+    video,
+)
 
 __all__ = [
     "annotations",
@@ -12,6 +24,8 @@ __all__ = [
     "decoders",
     "extract",
     "features",
+    "fs1000",
+    "pamfn_layout",
     "samplers",
     "transforms",
     "video",

@@ -1,4 +1,4 @@
-"""Judged scores per video: the Rhythmic Gymnastics (ACTION-NET) and Fis-V annotation files.
+"""Judged scores per video: the Rhythmic Gymnastics (ACTION-NET), Fis-V and FS1000 annotation files.
 
 Plain functions that read a file into ``Annotation`` rows; the datasets that use them are
 registered elsewhere. Every malformed line is an ``AnnotationError`` naming the file, the line
@@ -28,6 +28,12 @@ FISV_KEYS = ("tes", "pcs", "deductions")
 FISV_TARGETS = ("tes", "pcs")
 FISV_FORMAT = "no header, `<id> <TES> <PCS> <deductions>` per video"
 FISV_CLASS = "fisv"
+
+FS1000_COLUMNS = ("TES", "PCS", "SS", "TR", "PE", "CO", "IN", "factor")
+FS1000_KEYS = ("tes", "pcs", "ss", "tr", "pe", "co", "in", "factor")
+FS1000_TARGETS = ("tes", "pcs", "ss", "tr", "pe", "co", "in")
+FS1000_FORMAT = "no header, `<name> <TES> <PCS> <SS> <TR> <PE> <CO> <IN> <factor>` per video (factor > 0)"
+FS1000_CLASS = "fs1000"
 
 
 class AnnotationError(DataError):
@@ -81,6 +87,24 @@ def read_fisv(path: str | os.PathLike, target: str = "tes", classes: Sequence[st
             zip(FISV_KEYS, _numbers(path, lineno, text, fields[1:], ("TES", "PCS", "deductions"), FISV_FORMAT))
         )
         out.append(Annotation(name=fields[0], cls=FISV_CLASS, score=scores[key], scores=scores))
+    return _filter_classes(out, classes, path)
+
+
+def read_fs1000(path: str | os.PathLike, target: str = "tes", classes: Sequence[str] | None = None) -> list[Annotation]:
+    """Read an FS1000 file (Skating-Mixer's ``train_fs1000_new.txt`` / ``val_fs1000_new.txt``).
+
+    The score of target ``pcs`` is PCS divided by the line's factor (the program's PCS multiplier), as
+    Skating-Mixer's and MCMoE's loaders read it; ``scores`` keeps every column as written. One class (``fs1000``).
+    """
+    path = Path(path)
+    key = _choose(target, FS1000_TARGETS, "target", path)
+    out = []
+    for lineno, text, fields in _read_rows(path, 1 + len(FS1000_KEYS), FS1000_FORMAT, header=None):
+        scores = dict(zip(FS1000_KEYS, _numbers(path, lineno, text, fields[1:], FS1000_COLUMNS, FS1000_FORMAT)))
+        if scores["factor"] <= 0:
+            raise _line_error(path, lineno, text, FS1000_FORMAT, f"factor is {fields[-1]!r}; PCS is divided by it")
+        score = scores["pcs"] / scores["factor"] if key == "pcs" else scores[key]
+        out.append(Annotation(name=fields[0], cls=FS1000_CLASS, score=score, scores=scores))
     return _filter_classes(out, classes, path)
 
 

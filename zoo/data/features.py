@@ -60,21 +60,26 @@ def read_feature(path: Path, width: int | None, mmap: bool = False) -> tuple[np.
             arr = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as e:  # numpy raises OSError, ValueError, EOFError, UnpicklingError... for bad files
         raise FeatureError(f"{path}: not a readable .npy feature file ({type(e).__name__}: {e})") from None
+    check_array(arr, str(path), width)
+    return (arr if mmap else np.ascontiguousarray(arr, dtype=np.float32)), sha
+
+
+def check_array(arr: Any, where: str, width: int | None) -> None:
+    """One video's features must be a finite numeric ``[n > 0, width]`` array; ``where`` names the file (and video)."""
     if not isinstance(arr, np.ndarray):
-        raise FeatureError(f"{path}: holds a {type(arr).__name__}, expected one .npy array [n_instances, C]")
+        raise FeatureError(f"{where}: holds a {type(arr).__name__}, expected one .npy array [n_instances, C]")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise FeatureError(f"{path}: features of dtype {arr.dtype}; expected a float array [n_instances, C]")
+        raise FeatureError(f"{where}: features of dtype {arr.dtype}; expected a float array [n_instances, C]")
     if arr.ndim != 2 or arr.shape[0] == 0:
-        raise FeatureError(f"{path}: features of shape {list(arr.shape)}; expected [n_instances > 0, {width or 'C'}]")
+        raise FeatureError(f"{where}: features of shape {list(arr.shape)}; expected [n_instances > 0, {width or 'C'}]")
     if width is not None and arr.shape[1] != width:
         raise FeatureError(
-            f"{path}: features of shape {list(arr.shape)}, but the recipe's model expects width {width} "
+            f"{where}: features of shape {list(arr.shape)}, but the recipe's model expects width {width} "
             f"(model.inputs); extract features with the matching backbone or fix model.inputs"
         )
     if not np.isfinite(arr).all():
         bad = int((~np.isfinite(arr)).sum())
-        raise FeatureError(f"{path}: {bad} NaN/inf value(s) in features of shape {list(arr.shape)}")
-    return (arr if mmap else np.ascontiguousarray(arr, dtype=np.float32)), sha
+        raise FeatureError(f"{where}: {bad} NaN/inf value(s) in features of shape {list(arr.shape)}")
 
 
 @dataclass
@@ -128,16 +133,28 @@ class Windowing:
     pad_mask: bool = True
     eval_window: dict[str, int | None] | None = None
 
+    def size(self, key: str, train: bool) -> int | None:
+        """Input ``key``'s window in training (``train``) or evaluation; None: whole videos."""
+        return (self.window if train or self.eval_window is None else self.eval_window).get(key)
+
     def cut(
-        self, seqs: list[np.ndarray], key: str, train: bool, generator: torch.Generator | None
+        self,
+        seqs: list[np.ndarray],
+        key: str,
+        train: bool,
+        generator: torch.Generator | None,
+        draws: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """``[B, N, C]`` and its mask ``[B, N]`` from one input's sequences."""
+        """``[B, N, C]`` and its mask ``[B, N]`` from one input's sequences; ``draws`` ([B] in [0, 1)) place
+        training windows (None: drawn here from ``generator``)."""
         lengths = [len(s) for s in seqs]
-        size = (self.window if train or self.eval_window is None else self.eval_window).get(key)
+        size = self.size(key, train)
         n = size or max(lengths)
         spare = torch.tensor([max(length - n, 0) for length in lengths])
         if size and train:  # random start in training (the authors' protocol), centred otherwise
-            starts = (torch.rand(len(seqs), generator=generator) * (spare + 1)).floor().long()
+            if draws is None:
+                draws = torch.rand(len(seqs), generator=generator)
+            starts = (draws * (spare + 1)).floor().long()
         else:
             starts = spare // 2
         pieces = [_tensor(s[start : start + n]) for s, start in zip(seqs, starts.tolist())]
@@ -151,6 +168,33 @@ class Windowing:
         if size and not self.pad_mask:  # the authors' model sees zero-padding as instances
             return out, torch.ones(len(seqs), n, dtype=torch.bool)
         return out, torch.arange(n).unsqueeze(0) < valid.unsqueeze(1)
+
+    def cut_inputs(
+        self, seqs: Mapping[str, list[np.ndarray]], train: bool, generator: torch.Generator | None
+    ) -> dict[str, tuple[Tensor, Tensor]]:
+        """Every input's ``cut``, with training windows aligned across inputs.
+
+        Inputs with the same window size whose lengths are equal for a video (one instance per same
+        time span, as PAMFN's rgb, flow and audio) start that video's window at the same instance, as
+        the authors cut one start for all modalities. Each input still draws its own numbers, in input
+        order, so the random stream (and every recipe whose inputs differ in window or length) is as it was.
+        """
+        out: dict[str, tuple[Tensor, Tensor]] = {}
+        drawn: list[tuple[int, Tensor, Tensor]] = []  # (window, lengths, draws) of the inputs cut so far
+        for key, part in seqs.items():
+            size, draws = self.size(key, train), None
+            if size and train:
+                draws = torch.rand(len(part), generator=generator)
+                lengths = torch.tensor([len(s) for s in part])
+                taken = torch.zeros(len(part), dtype=torch.bool)
+                # The first earlier input of the same window and length already carries the shared draw.
+                for other_size, other_lengths, other_draws in drawn:
+                    if other_size == size:
+                        same = (other_lengths == lengths) & ~taken
+                        draws, taken = torch.where(same, other_draws, draws), taken | same
+                drawn.append((size, lengths, draws))
+            out[key] = self.cut(part, key, train, generator, draws)
+        return out
 
 
 @dataclass(frozen=True)
@@ -273,8 +317,8 @@ class FeatureData:
         """A model-ready batch: ``{input: [B,N,C], input_mask: [B,N], target: [B], index: [B]}``."""
         idx = torch.as_tensor(index, dtype=torch.long)
         out: dict[str, Tensor] = {}
-        for key in self.inputs:
-            x, mask = self.windowing.cut([split.features[key][i] for i in idx.tolist()], key, train, generator)
+        seqs = {key: [split.features[key][i] for i in idx.tolist()] for key in self.inputs}
+        for key, (x, mask) in self.windowing.cut_inputs(seqs, train, generator).items():
             out[key], out[f"{key}_mask"] = x, mask
         out["target"] = split.target[idx]
         out["index"] = idx
