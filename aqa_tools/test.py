@@ -3,11 +3,14 @@
     python tools/test.py --checkpoint runs/actionnet/synthetic/<stamp>/selected.pt
     python tools/test.py actionnet/base --checkpoint ckpt.pt data.root=/data/rg   # another recipe's data
     python tools/test.py --checkpoint ckpt.pt --split val --json
+    python tools/test.py --checkpoint ckpt.pt --drop audio --drop audio,flow   # with modalities missing
 
 Without a recipe, the one inside the checkpoint is used (it may import only modules already
 imported, unless --trust-imports); with one, its model must match the checkpoint (an error lists
 the mismatching keys). Videos are scored as training evaluated them (the checkpoint's score scale
-and windows).
+and windows). --drop scores the split again without the named inputs (a missing modality), beside
+the complete result (without --drop: the recipe's eval.drop, one input at a time); a model that cannot
+score without an input says which.
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: the recipe's run.device)")
     parser.add_argument(
         "--json", action="store_true", help="print JSON: metrics and every prediction beside its judged score"
+    )
+    parser.add_argument(
+        "--drop",
+        action="append",
+        metavar="INPUT[,INPUT]",
+        help="score also without these inputs (repeatable: one result per --drop); default: the recipe's eval.drop",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (data preparation)")
     parser.add_argument("--trust-imports", action="store_true", help="let the checkpoint's recipe import its modules")
@@ -59,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.no_progress,
             trust_imports=args.trust_imports,
             accept_mismatch=args.accept_mismatch,
+            drop=None if args.drop is None else [[k for k in d.split(",") if k] for d in args.drop],
         )
         if args.json:
             print(json.dumps(result, indent=2))
@@ -69,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             f"({result['target']} scores): Spearman {format_metric(result, 'spearman')}, "
             f"relative L2 {format_metric(result, 'relative_l2', 2)}, MSE {format_metric(result, 'mse')}{accepted}"
         )
+        for entry in result["missing"]:
+            print(
+                f"  without {', '.join(entry['dropped'])}: Spearman {format_metric(entry, 'spearman')}, "
+                f"relative L2 {format_metric(entry, 'relative_l2', 2)}, MSE {format_metric(entry, 'mse')}"
+            )
         for line in result["accepted"]:
             print(f"  accepted: {line}")
         for line in result["notes"]:

@@ -5,6 +5,7 @@
     python tools/train.py actionnet/base --per-class             # one model per apparatus + Fisher-z table
     python tools/train.py actionnet/base --resume                # continue the latest interrupted run
     python tools/train.py actionnet/base --seeds 0,1,2           # one run per seed, then mean ± sd
+    python tools/train.py peers/pamfn data.root=/data/pamfn      # a recipe of stages, run in order
     torchrun --nproc_per_node=2 tools/train.py actionnet/base    # DistributedDataParallel
 
 Runs go to runs/<recipe>/<timestamp>/ (run.out=...): the resolved recipe, metrics.csv, TensorBoard
@@ -12,7 +13,9 @@ events, curves.png, last.pt / selected.pt and results.json. Several seeds (--see
 train.seeds; the command line wins) go to runs/<recipe>/<timestamp>-seeds/seed<S>/, each the run
 train.seed=S makes, as many at once as the cores and memory allow (one at a time on a GPU unless
 --parallel-seeds), then one table of each seed's headline and last-epoch test Spearman with mean ± sd
-over seeds, also in <timestamp>-seeds/results.json. A seed that fails is reported; the others finish.
+over seeds, also in <timestamp>-seeds/results.json. A recipe of stages (peers/pamfn) trains its stages in
+order into runs/<recipe>/<timestamp>-stages/<stage>/, later stages starting from earlier ones' checkpoints;
+--resume continues from the first stage that did not finish. A seed that fails is reported; the others finish.
 Options and overrides may come in any order. Exit codes: 0 done, 2 a bad recipe or input, 3 training
 diverged, 4 the disk is full (with several seeds: the first failed seed's; 1 for a bug).
 """
@@ -43,6 +46,14 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"a whole number >= 1 expected, got {text!r}")
     return value
+
+
+def stages_recipe(recipe: str) -> bool:
+    """Whether ``recipe`` is a recipe of stages (peers/pamfn: training recipes run in order)."""
+    from registry import load_recipe
+    from zoo.engine.stages import is_stages_recipe
+
+    return is_stages_recipe(load_recipe(recipe))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,10 +99,18 @@ def main(argv: list[str] | None = None) -> int:
 
     def work() -> int:
         import zoo
+        from registry import ConfigError
         from zoo.engine import seeds as by_seed
 
         progress = False if args.no_progress else None
         accept = args.accept_mismatch
+        if stages_recipe(args.recipe):
+            if args.seeds:
+                raise ConfigError("--seeds does not go with a recipe of stages (yet): train one seed with train.seed=S")
+            zoo.engine.stages.train_stages(
+                args.recipe, args.overrides, args.resume, args.per_class, progress=progress, accept_mismatch=accept
+            )
+            return 0
         seeds, overrides = by_seed.plan_seeds(args.recipe, args.overrides, args.seeds)
         if len(seeds) > 1:
             by_seed.refuse_with_seeds(seeds, per_class=args.per_class, resume=args.resume)

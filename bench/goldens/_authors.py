@@ -19,11 +19,11 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def use_checkout(path: str | Path) -> str:
+def use_checkout(path: str | Path, entry: str = "models/model.py") -> str:
     """Put the authors' checkout first on the import path; returns its git commit (or 'unknown')."""
     path = Path(path).resolve()
-    if not (path / "models" / "model.py").is_file():
-        raise SystemExit(f"{path} is not the authors' checkout (no models/model.py)")
+    if not (path / entry).is_file():
+        raise SystemExit(f"{path} is not the authors' checkout (no {entry})")
     sys.path.insert(0, str(path))  # their modules are imported by their own names (models.model, ...)
     # Their code moves tensors to CUDA unconditionally (.cuda()); this runs on the CPU.
     torch.Tensor.cuda = lambda self, *a, **k: self  # type: ignore[method-assign]

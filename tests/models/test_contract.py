@@ -22,7 +22,13 @@ ARGS = {
             "b": {"type": "stream", "attention": {"type": "mean"}},
         },
         "head": {"type": "mlp", "hidden_dims": [8]},
-    }
+    },
+    "pamfn": {
+        "inputs": {"rgb": 6, "flow": 5, "audio": 4},
+        "streams": {"rgb": {"width": 8, "input_norm": True}, "flow": {"width": 8}, "audio": {"width": 8}},
+        "candidates": 3,
+        "detach": ["rgb", "flow"],
+    },
 }
 
 

@@ -38,6 +38,7 @@ class Conv1dEmbedding(Embedding):
         activation: str = "relu",
         final_activation: bool = True,
         dropout: float = 0.0,
+        final_norm: bool = True,
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
@@ -52,9 +53,9 @@ class Conv1dEmbedding(Embedding):
         self.acts = nn.ModuleList()
         for i, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
             self.convs.append(nn.Conv1d(d_in, d_out, kernel_size, padding=kernel_size // 2))
-            if norm == "batch":
-                self.norms.append(MaskedBatchNorm(d_out))
             last = i == len(dims) - 2
+            if norm == "batch" and (final_norm or not last):
+                self.norms.append(MaskedBatchNorm(d_out))
             act = make_activation(activation) if (not last or final_activation) else nn.Identity()
             self.acts.append(nn.Sequential(act, nn.Dropout(dropout)) if dropout else act)
         self.out_dim = out_dim
@@ -66,7 +67,7 @@ class Conv1dEmbedding(Embedding):
             if keep is not None:
                 x = x * keep
             x = conv(x.transpose(1, 2)).transpose(1, 2)
-            if len(self.norms):
+            if i < len(self.norms):
                 x = self.norms[i](x, mask)
             x = act(x)
         return x if keep is None else x * keep

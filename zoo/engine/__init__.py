@@ -1,6 +1,6 @@
 """Training, evaluation, metrics, checkpoints, logging and distributed runs."""
 
-from . import hooks, metrics, optim, trainer
+from . import hooks, metrics, optim, stages, trainer
 from .run import test_checkpoint, train, train_per_class
 from .seeds import train_recipe_seeds, train_seed, train_seeds
 from .trainer import Trainer, TrainingDiverged
@@ -11,6 +11,7 @@ __all__ = [
     "hooks",
     "metrics",
     "optim",
+    "stages",
     "test_checkpoint",
     "train",
     "train_per_class",

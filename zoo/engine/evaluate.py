@@ -44,6 +44,12 @@ def check_finite(out: Mapping[str, Any], names: Sequence[str]) -> None:
         )
 
 
+def without(batch: dict[str, Tensor], drop: Sequence[str]) -> dict[str, Tensor]:
+    """The batch with the inputs ``drop`` names (and their masks) absent."""
+    gone = {*drop, *(f"{k}_mask" for k in drop)}
+    return {k: v for k, v in batch.items() if k not in gone}
+
+
 @torch.no_grad()
 def predict_split(
     model: nn.Module,
@@ -52,8 +58,12 @@ def predict_split(
     device: torch.device,
     batch_size: int = 64,
     autocast: torch.dtype | None = None,
+    drop: Sequence[str] = (),
 ) -> Predictions:
-    """Every video of ``split`` scored (centred windows or whole videos), in eval mode."""
+    """Every video of ``split`` scored (centred windows or whole videos), in eval mode.
+
+    ``drop`` names inputs the model scores without (a missing modality): they are left out of every
+    batch, and a model that cannot score without one says which (``ConfigError``)."""
     was_training = model.training
     model.eval()
     scores: list[float] = []
@@ -62,6 +72,7 @@ def predict_split(
         for start in range(0, len(split), batch_size):
             idx = list(range(start, min(start + batch_size, len(split))))
             batch = to_device(data.batch(split, idx, train=False), device)
+            batch = without(batch, drop)
             with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
                 out = model(batch)
             check_finite(out, [split.names[i] for i in idx])

@@ -19,6 +19,17 @@ def results_table(results: Mapping[str, Any]) -> str:
         cells = [format_metric(e, "test_spearman"), format_metric(e, "test_relative_l2", 2)]
         cells += [format_metric(e, "test_mse", 3), format_metric(e, "val_spearman")]
         rows.append(f"| {label} | {e['epoch']} | " + " | ".join(cells) + " |")
+    for e in results.get("missing") or []:  # the headline weights with a modality missing
+        gone = ", ".join(e["dropped"])
+        if "refused" in e:
+            rows.append(f"| headline without {gone} | - | not scored: {e['refused']} | | | |")
+            continue
+        cells = [
+            format_metric(e, "test_spearman"),
+            format_metric(e, "test_relative_l2", 2),
+            format_metric(e, "test_mse"),
+        ]
+        rows.append(f"| headline without {gone} | - | " + " | ".join(cells) + " | - |")
     head = "| selection | epoch | test Spearman | test rel. L2 | test MSE | val Spearman |\n|---|---|---|---|---|---|"
     text = f"{results['recipe']}  ({results.get('run_dir', '')})\n{head}\n" + "\n".join(rows)
     extra = [f"note: {n}" for n in results.get("notes", [])] + [f"warning: {w}" for w in results.get("warnings", [])]

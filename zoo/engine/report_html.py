@@ -259,8 +259,20 @@ def run_table(results: Mapping[str, Any], predictions: Mapping[str, Any]) -> lis
 
 
 def selections(results: Mapping[str, Any]) -> list[Selection]:
-    """Each checkpoint the run selected (by validation, the last epoch, best on test) with its numbers."""
+    """Each checkpoint the run selected (by validation, the last epoch, best on test) with its numbers, then
+    the headline with each input of ``eval.drop`` missing (``results["missing"]``), beside the complete one."""
     headline = results.get("headline")
+    missing = [
+        Selection(
+            label=f"headline without {', '.join(e.get('dropped') or [])}",
+            epoch="-",
+            test_spearman=f"not scored: {e['refused']}" if "refused" in e else format_metric(e, "test_spearman"),
+            test_relative_l2="-" if "refused" in e else format_metric(e, "test_relative_l2", 2),
+            test_mse="-" if "refused" in e else format_metric(e, "test_mse"),
+            val_spearman="-",
+        )
+        for e in results.get("missing") or []
+    ]
     return [
         Selection(
             label=e.get("label", "-") + (" (headline)" if e.get("label") == headline else ""),
@@ -271,7 +283,7 @@ def selections(results: Mapping[str, Any]) -> list[Selection]:
             val_spearman=format_metric(e, "val_spearman"),
         )
         for e in (results[k] for k in ("selected", "last", "best_on_test") if results.get(k))
-    ]
+    ] + missing
 
 
 def curves_figure(run: Path) -> tuple[Figure | None, bool]:

@@ -168,8 +168,13 @@ def test_checkpoint(
     progress: bool = True,
     trust_imports: bool = False,
     accept_mismatch: bool = False,
+    drop: Sequence[Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint on a split of its recipe's data (or of ``recipe``, which must score alike).
+
+    ``drop``: sets of inputs to score without, each beside the complete result (``missing``: one entry
+    per set, its metrics and predictions); None takes the recipe's ``eval.drop`` (one input at a time).
+    An input the model does not read, or cannot score without, is an error naming it.
 
     The videos are scored exactly as training evaluated them (the checkpoint's score scale, windows
     and autocast). Refused, naming the differing keys, unless ``accept_mismatch`` (the result then
@@ -223,6 +228,8 @@ def test_checkpoint(
         data.scoring = dataclasses.replace(data.scoring, amp=sections.train.amp)
     preds = predict_split(model.to(dev), data, part, dev, autocast=autocast_dtype(data.scoring.amp))
     metrics = preds.metrics(data.score_bounds)
+    scenarios = [list(d) for d in drop] if drop is not None else [[k] for k in sections.eval.drop]
+    missing = [missing_modality(model, data, part, dev, gone) for gone in scenarios]
     return {
         "checkpoint": str(checkpoint),
         "epoch": ckpt.get("epoch"),
@@ -233,6 +240,26 @@ def test_checkpoint(
         "target": data.scoring.target,
         "accepted": accepted,
         "notes": notes,
+        "predictions": [
+            {"name": n, "predicted": p, "judged": t} for n, p, t in zip(preds.names, preds.scores, preds.targets)
+        ],
+        "missing": missing,
+    }
+
+
+def missing_modality(model: Any, data: Any, part: Any, device: Any, gone: Sequence[str]) -> dict[str, Any]:
+    """The split scored with the inputs ``gone`` absent: metrics and predictions, as the complete result has."""
+    unknown = sorted(set(gone) - set(model.inputs))
+    if unknown:
+        raise ConfigError(
+            f"--drop {','.join(gone)}: the model reads no input {unknown}; its inputs: {sorted(model.inputs)}"
+        )
+    preds = predict_split(model, data, part, device, autocast=autocast_dtype(data.scoring.amp), drop=gone)
+    metrics = preds.metrics(data.score_bounds)
+    return {
+        "dropped": list(gone),
+        **metrics.values,
+        **{f"{k}_undefined": v for k, v in metrics.undefined.items()},
         "predictions": [
             {"name": n, "predicted": p, "judged": t} for n, p, t in zip(preds.names, preds.scores, preds.targets)
         ],

@@ -37,8 +37,14 @@ class Train:
     compile: bool = option(False)
     grad_clip: float | None = option(None, gt=0)  # max gradient norm
     hooks: list[dict[str, Any]] = option(factory=list)  # e.g. [{type: early_stopping, patience: 50}]
+    # Submodules started from another run's checkpoint: [{checkpoint: path, modules: {source: target}}].
+    init_from: list[dict[str, Any]] | None = option(None)
 
     def __post_init__(self) -> None:
+        if self.init_from is not None:
+            from .init_from import check_entries
+
+            check_entries(self.init_from)
         seeds = self.seeds
         if isinstance(seeds, list) and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
             check_seeds(seeds, "train.seeds")  # anything but a list of integers: check_fields names the type
@@ -63,6 +69,7 @@ class Eval:
     select: str = option("val", choices=("val", "last"))  # val: validation-selected; last: last epoch
     batch_size: int = option(64, min=1)
     per_class: dict[str, dict[str, Any] | None] | None = option(None)  # class -> overrides (--per-class)
+    drop: list[str] = option(factory=list)  # inputs scored missing, one at a time, beside the complete result
 
 
 @dataclass(frozen=True)

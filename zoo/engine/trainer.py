@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from registry import RecipeError, build_model, load_checkpoint, load_state, save_checkpoint
+from registry import ConfigError, RecipeError, build_model, load_checkpoint, load_state, save_checkpoint
 from registry.checkpoint import weights_digest
 from registry.provenance import check_match
 
@@ -31,6 +31,7 @@ from ..progress import progress as progress_bar
 from .distributed import World, all_true, barrier, init_process_group, pick_device, world_from_env
 from .evaluate import Predictions, predict_split, to_device
 from .hooks import Hook
+from .init_from import init_from
 from .metrics import few_videos_warning, format_metric
 from .optim import build_optimizer, build_scheduler
 from .provenance import check_made_by, code_version, extract_made_by, short
@@ -80,12 +81,23 @@ class Trainer:
 
         torch.manual_seed(self.seed)  # model initialisation and dropout
         self.model = build_model(self.recipe).to(self.device)
+        unread = sorted(set(parsed.eval.drop) - set(self.model.inputs))
+        if unread:
+            raise ConfigError(
+                f"eval.drop names {unread}, which the model does not read; its inputs: {sorted(self.model.inputs)}"
+            )
         self.loss_fn = LOSSES.build(parsed.loss)
         self.data = data if data is not None else build_data(parsed, self.model.inputs, self.progress)
         self.data.scoring = dataclasses.replace(self.data.scoring, amp=train.amp)  # evaluation runs under it
         self.accept_mismatch = accept_mismatch
         self.accepted = self._check_data(parsed)  # mismatches accepted explicitly; results and checkpoints say so
         self.model.fit_input_stats(self.data.train.features)  # input standardisation, from the training split only
+        self.initialised_from: list[dict[str, Any]] = []
+        if train.init_from:  # a resumed run then loads its own weights from last.pt over these
+            self.initialised_from, more = init_from(
+                self.model, train.init_from, self.data.fingerprint(), accept=accept_mismatch
+            )
+            self.accepted += more
         self.select, self.notes = self._selection()
         self.notes += self.unvouched
         small = (few_videos_warning(s, len(part)) for s, part in self.data.splits().items() if s != "train")
@@ -135,6 +147,7 @@ class Trainer:
             "data": short(self.data.fingerprint()),
             "code": code_version(),
             "accepted": list(self.accepted),
+            "init_from": list(self.initialised_from),
         }
 
     @property
@@ -239,6 +252,8 @@ class Trainer:
         finally:
             bar.close()
         results = self.results()
+        if self.sections.eval.drop:
+            results["missing"] = self.missing_modalities(results)
         if self.log:
             self.log.plot(self.history, self.name)
             self.log.results(results)
@@ -247,20 +262,42 @@ class Trainer:
             write_state(self.run_dir, "finished", epoch=self.epoch)
         return results
 
+    def _headline_model(self, results: Mapping[str, Any]) -> nn.Module:
+        """The model with the headline's weights: the selected ones kept in memory, or the last epoch's."""
+        if not results.get("selected"):
+            return self.model
+        if self.best_state is None:
+            raise RuntimeError("a validation-selected headline without selected weights")  # a bug, not input
+        model = copy.deepcopy(self.model)
+        model.load_state_dict(self.best_state)
+        return model
+
+    def missing_modalities(self, results: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The headline weights on the test split with each input of ``eval.drop`` absent, one at a time; a
+        model that cannot score without one has its reason instead of numbers."""
+        model, out = self._headline_model(results), []
+        for key in self.sections.eval.drop:
+            try:
+                preds = predict_split(
+                    model, self.data, self.data.test, self.device, self.sections.eval.batch_size, self.amp, drop=[key]
+                )
+            except ConfigError as e:
+                out.append({"dropped": [key], "refused": str(e)})
+                continue
+            m = preds.metrics(self.data.score_bounds)
+            undefined = {f"test_{k}_undefined": v for k, v in m.undefined.items()}
+            out.append({"dropped": [key], **{f"test_{k}": v for k, v in m.values.items()}, **undefined})
+        return out
+
     def headline_predictions(self, results: Mapping[str, Any]) -> dict[str, Any]:
         """Every validation and test video scored by the headline checkpoint, with judged score and weights.
 
         The selected weights are the ones kept in memory when they were selected (never re-read from a
         file that may have gone); ``checkpoint`` names the file that holds them and their digest.
         """
-        model = self.model
+        model = self._headline_model(results)
         label = results.get("headline")
         selected = results.get("selected")
-        if selected:
-            if self.best_state is None:
-                raise RuntimeError("a validation-selected headline without selected weights")  # a bug, not input
-            model = copy.deepcopy(self.model)
-            model.load_state_dict(self.best_state)
         entry = selected or results.get("last") or {}
         checkpoint = {
             "file": "selected.pt" if selected else "last.pt",
@@ -383,6 +420,7 @@ class Trainer:
                 "input_stats": self.input_stats,
                 "code": code_version(),
                 "accepted": list(self.accepted),
+                "init_from": list(self.initialised_from),
             },
         }
 

@@ -11,11 +11,16 @@ from ..kinds import HEADS
 from .base import Head
 
 OUTPUTS = ("sigmoid", "linear")
+NORMS = ("none", "batch")
 
 
 @HEADS.register("mlp")
 class MLPHead(Head):
-    """MLP regressor; ``output: sigmoid`` maps to ``score_range`` (ACTION-NET: [128], dropout 0.5, sigmoid)."""
+    """MLP regressor; ``output: sigmoid`` maps to ``score_range`` (ACTION-NET: [128], dropout 0.5, sigmoid).
+
+    ``input_dropout`` drops the input vector before the first layer and ``norm: batch`` puts a BatchNorm
+    after each hidden layer (PAMFN's heads: ``Dropout-Linear-Sigmoid`` and ``Linear-BN-ReLU-Dropout-Linear-Sigmoid``).
+    """
 
     def __init__(
         self,
@@ -25,14 +30,20 @@ class MLPHead(Head):
         activation: str = "relu",
         output: str = "sigmoid",
         score_range: tuple[float, float] = (0.0, 1.0),
+        input_dropout: float = 0.0,
+        norm: str = "none",
     ) -> None:
         super().__init__()
         if output not in OUTPUTS:
             raise ConfigError(f"mlp head: output must be one of {OUTPUTS}, got {output!r}")
-        layers: list[nn.Module] = []
+        if norm not in NORMS:
+            raise ConfigError(f"mlp head: norm must be one of {NORMS}, got {norm!r}")
+        # Only layers that exist are added, so the keys of recipes without them stay as they were.
+        layers: list[nn.Module] = [nn.Dropout(input_dropout)] if input_dropout else []
         d = in_dim
         for h in hidden_dims or []:
-            layers += [nn.Linear(d, h), make_activation(activation), nn.Dropout(dropout)]
+            norms = [nn.BatchNorm1d(h)] if norm == "batch" else []
+            layers += [nn.Linear(d, h), *norms, make_activation(activation), nn.Dropout(dropout)]
             d = h
         layers.append(nn.Linear(d, 1))
         if output == "sigmoid":
@@ -49,6 +60,9 @@ class MLPHead(Head):
 
 
 @HEADS.register("linear")
-def linear(in_dim: int, output: str = "linear", score_range: tuple[float, float] = (0.0, 1.0)) -> MLPHead:
-    """One linear layer to the score (optionally through a sigmoid to ``score_range``)."""
-    return MLPHead(in_dim, hidden_dims=[], output=output, score_range=score_range)
+def linear(
+    in_dim: int, output: str = "linear", score_range: tuple[float, float] = (0.0, 1.0), input_dropout: float = 0.0
+) -> MLPHead:
+    """One linear layer to the score (optionally through a sigmoid to ``score_range``; PAMFN's branches drop
+    half the input first: ``input_dropout: 0.5``)."""
+    return MLPHead(in_dim, hidden_dims=[], output=output, score_range=score_range, input_dropout=input_dropout)

@@ -64,7 +64,10 @@ class Scorer(Model):
         weights: dict[str, Tensor | None] = {}
         for name, stream in self.streams.items():
             if stream.input not in inputs:
-                raise ConfigError(f"scorer: stream {name!r} needs input {stream.input!r}; got {sorted(inputs)}")
+                raise ConfigError(
+                    f"scorer: stream {name!r} needs input {stream.input!r}; got {sorted(inputs)}: this model cannot "
+                    f"score with {stream.input!r} missing (a model that completes missing modalities can: peers/mcmoe)"
+                )
             features[name], weights[name] = stream(inputs[stream.input], inputs.get(f"{stream.input}_mask"))
         out = self.head(self.fusion(features))
         return {**out, "weights": weights, "features": features}

@@ -1,0 +1,75 @@
+"""Scoring with a modality missing: ``tools/test.py --drop``, ``eval.drop`` at the end of training, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import zoo
+from aqa_tools.test import main as score_tool
+from tests.peers.pamfn_set import make_pamfn_set
+
+# A plain two-stream scorer over rgb and audio: it cannot score without either.
+TWO_STREAMS = [
+    "model.type=scorer",
+    "model.inputs={rgb: 12, audio: 8}",
+    "model.streams={rgb: {type: stream, embed: {type: mlp, out_dim: 8}}, audio: {type: stream, embed: {type: mlp, out_dim: 8}}}",
+    "model.head={type: mlp, hidden_dims: [8]}",
+    "data.window={rgb: 8, audio: 8}",
+]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_pamfn_set(tmp_path_factory.mktemp("set"), n_train=16, n_test=8)
+    out = tmp_path_factory.mktemp("runs")
+    overrides = [
+        f"data.root={root}",
+        "train.epochs=2",
+        "train.batch_size=8",
+        f"run.out={out}",
+        "run.device=cpu",
+        "run.tensorboard=false",
+        "run.progress=false",
+        "+eval.drop=[audio]",
+        *TWO_STREAMS,
+    ]
+    results = zoo.engine.train("peers/pamfn_rgb", overrides, progress=False)
+    return Path(results["run_dir"])
+
+
+def test_training_records_the_headline_without_each_dropped_input(trained: Path) -> None:
+    results = json.loads((trained / "results.json").read_text())
+    (entry,) = results["missing"]
+    assert entry["dropped"] == ["audio"]
+    assert "cannot score with 'audio' missing" in entry["refused"]  # its reason, never a number
+    from zoo.engine.report import results_table
+
+    assert "| headline without audio | - | not scored: " in results_table(results)
+
+
+def test_tools_test_drop_refuses_naming_the_input(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert score_tool(["--checkpoint", str(trained / "last.pt"), "--drop", "audio", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "needs input 'audio'" in err and "cannot score with 'audio' missing" in err
+
+
+def test_tools_test_drop_of_an_input_the_model_lacks_is_named(
+    trained: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert score_tool(["--checkpoint", str(trained / "last.pt"), "--drop", "flow", "--no-progress"]) == 2
+    assert "reads no input ['flow']; its inputs: ['audio', 'rgb']" in capsys.readouterr().err
+
+
+def test_eval_drop_of_an_unread_input_is_refused_before_training(tmp_path: Path) -> None:
+    root = make_pamfn_set(tmp_path / "set", n_train=8, n_test=4)
+    with pytest.raises(zoo.engine.trainer.ConfigError, match="eval.drop names \\['flow'\\]"):
+        zoo.engine.train(
+            "peers/pamfn_rgb",
+            [f"data.root={root}", f"run.out={tmp_path}", "run.device=cpu", "+eval.drop=[flow]", *TWO_STREAMS],
+            progress=False,
+        )
+
+
