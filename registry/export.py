@@ -83,7 +83,8 @@ def _dynamic_shapes(model: nn.Module, names: list[str]) -> tuple[dict[int, Any],
         axes = {}
         for axis, dim_name in spec.get(name, {}).items():
             if dim_name not in dims:
-                dims[dim_name] = torch.export.Dim(dim_name, min=1 if dim_name == "batch" else 2, max=1 << 16)
+                fewest = 1 if dim_name == "batch" else model.min_instances()
+                dims[dim_name] = torch.export.Dim(dim_name, min=fewest, max=1 << 16)
             axes[axis] = dims[dim_name]
         out.append(axes)
     return tuple(out)

@@ -69,5 +69,7 @@ class Conv1dEmbedding(Embedding):
             x = conv(x.transpose(1, 2)).transpose(1, 2)
             if i < len(self.norms):
                 x = self.norms[i](x, mask)
+            else:  # a transposed view would make export guard on its strides (PAMFN's unnormalised last layer)
+                x = x.contiguous()
             x = act(x)
         return x if keep is None else x * keep

@@ -51,6 +51,11 @@ class Model(nn.Module, metaclass=ABCMeta):
     @abstractmethod
     def dynamic_dims(self) -> dict[str, dict[int, str]]: ...
 
+    def min_instances(self) -> int:
+        """The fewest instances per input an exported program is traced for (eager scoring takes any number):
+        2 unless a stream pools the instances down (a size that could reach 1 is specialised by export)."""
+        return 2
+
 
 MODELS.contract = Model
 
@@ -66,6 +71,7 @@ class InstanceStream(nn.Module, metaclass=ABCMeta):
     """
 
     declares: ClassVar[tuple[str, ...]] = ("in_dim", "out_dim", "input", "input_norm")  # checked when built
+    min_instances: int = 2  # the fewest instances an exported program takes (see Model.min_instances)
 
     @abstractmethod
     def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor | None]: ...

@@ -80,6 +80,8 @@ class PAMFN(Scorer):
         if unknown:
             raise ConfigError(f"pamfn: detach names {unknown}, which are not streams {list(self.streams)}")
         self.detach = list(detach or [])
+        for name in self.detach:  # no gradient reaches them: no optimiser holds them (their batch norms still update)
+            self.streams[name].requires_grad_(False)
         self.inputs = {s.input: s.in_dim for s in self._stream_list()}
         dim, n = widths.pop(), len(self.streams)
         self.width = dim
@@ -110,6 +112,13 @@ class PAMFN(Scorer):
                 f"input; valid instances per video: {shown}"
             )
 
+    def dynamic_dims(self) -> dict[str, dict[int, str]]:
+        """The batch and one number of instances shared by every input (the modalities are aligned)."""
+        dims: dict[str, dict[int, str]] = {}
+        for key in self.inputs:
+            dims[key] = dims[f"{key}_mask"] = {0: "batch", 1: "instances"}
+        return dims
+
     def example_inputs(
         self, batch: int = 2, lengths: dict[str, int] | None = None, seed: int = 0, ragged: bool = False
     ) -> dict[str, Tensor]:
@@ -135,7 +144,8 @@ class PAMFN(Scorer):
                 out = [(x.detach(), m) for x, m in out]
             levels[name] = [(self.feature_dropout(x), m) for x, m in out]
         per_level = list(zip(*levels.values()))  # level i -> one (x, mask) per modality
-        self._check_aligned(per_level[0])
+        if not torch.compiler.is_compiling():  # an exported program takes its inputs as checked when traced
+            self._check_aligned(per_level[0])
         mask = per_level[1][0][1]
         c = self.start.to(mask.device).expand(*mask.shape, -1) * mask.unsqueeze(-1)
         picks = []

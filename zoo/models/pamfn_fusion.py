@@ -63,15 +63,16 @@ class ModalityAttention(nn.Module):
     def forward(self, query: Tensor, keys: Tensor, bias: Tensor | None = None) -> Tensor:
         """``query [M, 1, D]``, ``keys [M, n, D]``, ``bias [M, 1, n]`` (added to the scores) -> ``[M, 1, D]``."""
         m = query.shape[0]
+        # Explicit lengths, never -1: an inferred size makes export guard on divisibility.
         q, k, v = (
-            lin(x).view(m, -1, self.heads, self.head_dim).transpose(1, 2)
+            lin(x).view(m, x.shape[1], self.heads, self.head_dim).transpose(1, 2)
             for lin, x in ((self.q, query), (self.k, keys), (self.v, keys))
         )
         scores = -(q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # negated, as their code has it
         if bias is not None:
             scores = scores + bias.unsqueeze(1)
         attn = self.dropout(torch.softmax(scores, dim=-1))
-        return (attn @ v).transpose(1, 2).reshape(m, -1, self.heads * self.head_dim)
+        return (attn @ v).transpose(1, 2).reshape(m, query.shape[1], self.heads * self.head_dim)
 
 
 class ModalityFusion(nn.Module):
@@ -112,10 +113,13 @@ class CrossModalFusion(nn.Module):
 
     def choose(self, f: Sequence[Tensor], mask: Tensor, tau: Tensor) -> tuple[Tensor, Tensor]:
         """The policy's one-hot pick per pooled position ``[B, n, K]`` and the score bias it makes ``[B, n, K]``."""
-        logits, _ = pool(self.policy(torch.cat(list(f), dim=-1)), mask, self.to_one)
+        logits, pooled = pool(self.policy(torch.cat(list(f), dim=-1)), mask, self.to_one)
         logits = logits.transpose(1, 2).contiguous()  # [B, K, n]: their layout, so seeded noise is theirs
         if self.training or self.eval_noise:
-            pick = F.gumbel_softmax(logits, tau, hard=True, dim=1)
+            # Noise over the positions some video holds only: a video alone draws what their code draws.
+            held = int(pooled.sum(1).max())
+            pick = F.gumbel_softmax(logits[..., :held], tau, hard=True, dim=1)
+            pick = F.pad(pick, (0, logits.shape[-1] - held))
         else:  # the noise-free choice: the most likely number of candidates
             pick = F.one_hot(logits.argmax(1), self.candidates).transpose(1, 2).to(logits.dtype)
         index = torch.arange(self.candidates, device=logits.device, dtype=logits.dtype).view(1, -1, 1)

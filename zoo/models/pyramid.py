@@ -32,15 +32,17 @@ def halve(x: Tensor, mask: Tensor) -> Level:
     """``AvgPool1d(2, 2)`` over the instances of each video: position ``i`` is the mean of ``2i`` and ``2i + 1``.
 
     A video of ``L`` valid instances keeps ``max(L // 2, 1)`` (the last one of an odd length is dropped,
-    as ``AvgPool1d`` drops it; a single instance stays itself). ``x [B, N, D]``, ``mask [B, N]``.
+    as ``AvgPool1d`` drops it; a single instance stays itself). ``x [B, N, D]``, ``mask [B, N]``; the
+    result is ``ceil(N / 2)`` long, its mask marking each video's valid positions (one length formula
+    for every ``N``, so an exported program keeps the number of instances free).
     """
     keep = mask.unsqueeze(-1).to(x.dtype)
-    sums = F.avg_pool1d((x * keep).transpose(1, 2), 2, 2, ceil_mode=True)  # [B, D, ceil(N/2)]
-    counts = F.avg_pool1d(keep.transpose(1, 2), 2, 2, ceil_mode=True)  # the same divisor: the ratio is a mean
-    n = max(x.shape[1] // 2, 1)
-    y = (sums / counts.clamp(min=1e-12)).transpose(1, 2)[:, :n]
+    pad = (0, 0, 0, 1)  # one zero instance, then floor pooling: ceil(N / 2) positions without a branch on N
+    sums = F.avg_pool1d(F.pad(x * keep, pad).transpose(1, 2), 2, 2)  # [B, D, ceil(N/2)]
+    counts = F.avg_pool1d(F.pad(keep, pad).transpose(1, 2), 2, 2)  # the same divisor: the ratio is a mean
+    y = (sums / counts.clamp(min=1e-12)).transpose(1, 2)
     lengths = (mask.sum(1) // 2).clamp(min=1)
-    out_mask = torch.arange(n, device=x.device).unsqueeze(0) < lengths.unsqueeze(1)
+    out_mask = torch.arange(y.shape[1], device=x.device).unsqueeze(0) < lengths.unsqueeze(1)
     return y * out_mask.unsqueeze(-1).to(y.dtype), out_mask
 
 
@@ -92,6 +94,8 @@ class PyramidStream(InstanceStream):
         }
         self.stages = nn.ModuleList(EMBEDDINGS.build({**block, "out_dim": width}, in_dim=width) for _ in range(stages))
         self.out_dim = self.width = width
+        # Every level before the last keeps 2 instances or more when traced for export: ceil(N / 2^k) >= 2.
+        self.min_instances = 2 ** (stages - 1) + 1
 
     def levels(self, x: Tensor, mask: Tensor | None = None) -> list[Level]:
         """The embedding and every stage: ``[(x0 [B, T, D], m0), (x1 [B, T/2, D], m1), ..., (x_S [B, 1, D], m_S)]``."""

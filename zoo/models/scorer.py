@@ -133,6 +133,9 @@ class Scorer(Model):
             out[f"{key}_mask"] = mask
         return out
 
+    def min_instances(self) -> int:
+        return max(s.min_instances for s in self._stream_list())
+
     def dynamic_dims(self) -> dict[str, dict[int, str]]:
         """Which input axes may change size: the batch, and each input's number of instances."""
         dims: dict[str, dict[int, str]] = {}
