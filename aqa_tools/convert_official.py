@@ -1,6 +1,8 @@
 """Convert a state_dict saved by a method's authors' code into a zoo checkpoint: one door for every method.
 
-    python tools/convert_official.py AUTHORS.pth OUT.pt [--method actionnet|gdlt|cofinal|asgtn] [--recipe R]
+    python tools/convert_official.py AUTHORS.pth OUT.pt [--method METHOD] [--recipe R]
+
+METHOD: actionnet (default), gdlt, cofinal, asgtn, pamfn, pamfn_branch, mcmoe.
 
 Their key names are mapped to the recipe's (``--recipe``: the method's own by default, e.g. peers/cofinal)
 and the sizes the weights have (widths, layers, queries, variant) are set in the recipe the checkpoint
@@ -22,7 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("authors", help="state_dict saved by the authors' code (torch.save(model.state_dict()))")
     parser.add_argument("out", help="zoo checkpoint to write")
     parser.add_argument(
-        "--method", default="actionnet", help="whose code saved the weights: actionnet (default), gdlt, cofinal, asgtn"
+        "--method",
+        default="actionnet",
+        help="whose code saved the weights: actionnet (default), gdlt, cofinal, asgtn, pamfn (their fusion model), "
+        "pamfn_branch (one of their single-modality models), mcmoe",
     )
     parser.add_argument("--recipe", help="recipe the weights belong to (default: the method's, e.g. peers/cofinal)")
     return parser

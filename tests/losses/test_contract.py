@@ -9,7 +9,7 @@ import torch
 
 from registry import ConfigError
 from tests.contract import scorer
-from zoo.kinds import LOSSES
+from zoo.kinds import LOSSES, MODELS
 from zoo.losses import Loss
 
 NAMES = LOSSES.names()
@@ -30,6 +30,10 @@ PROVIDERS: dict[str, dict[str, Any]] = {
     **{key: {"attention": {"type": "grade_decoder"}, "head": {"type": "cofinal"}} for key in COFINAL_OUTPUTS},
 }
 IN_DIM = 16
+# Outputs only a whole model of another type gives (not a scorer's part): that model, tiny.
+MODEL_PROVIDERS: dict[str, dict[str, Any]] = {
+    "completion": {"type": "mcmoe", "inputs": {"x": IN_DIM, "y": 8}, "width": 8},  # in training
+}
 
 
 def build(name: str) -> Loss:
@@ -37,7 +41,11 @@ def build(name: str) -> Loss:
 
 
 def model_for(loss: Loss) -> torch.nn.Module:
-    """A tiny scorer whose outputs hold everything ``loss`` requires."""
+    """A tiny scorer (or the model in ``MODEL_PROVIDERS``) whose outputs hold everything ``loss`` requires."""
+    whole = [MODEL_PROVIDERS[k] for k in loss.requires if k in MODEL_PROVIDERS]
+    if whole:
+        torch.manual_seed(0)
+        return MODELS.build(whole[0])
     unknown = [k for k in loss.requires if k not in PROVIDERS]
     assert not unknown, f"no model part provides {unknown}: add one to PROVIDERS"
     parts: dict[str, Any] = {}

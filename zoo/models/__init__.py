@@ -1,7 +1,7 @@
 """Whole models (contract: ``base.Model``): the multi-stream scorer built from streams, fusion and a head; PAMFN."""
 
-from . import base, pamfn, pyramid, scorer, stream
+from . import base, mcmoe, pamfn, pyramid, scorer, stream
 from .base import Model
 from .init import init_weights
 
-__all__ = ["Model", "base", "init_weights", "pamfn", "pyramid", "scorer", "stream"]
+__all__ = ["Model", "base", "init_weights", "mcmoe", "pamfn", "pyramid", "scorer", "stream"]

@@ -3,7 +3,8 @@
 Each method has a module that maps its authors' key names to the zoo recipe's and reads the sizes the
 recipe must have from the weights' shapes (widths, numbers of layers and queries): ``actionnet``
 (Zeng et al.), ``gdlt`` (xuangch/CVPR22_GDLT), ``cofinal`` (ZhouKanglei/CoFInAl_AQA), ``asgtn``
-(jiangliu5/ASGTN_AQA), ``pamfn`` and ``pamfn_branch`` (qinghuannn/PAMFN: the fusion model, one branch).
+(jiangliu5/ASGTN_AQA), ``pamfn`` and ``pamfn_branch`` (qinghuannn/PAMFN: the fusion model, one branch), ``mcmoe``
+(XuHuangbiao/MCMoE).
 What cannot be read from shapes (attention heads, restriction, variant) comes
 from the recipe, which a caller may override. Every key is accounted for: a key a converter does not
 know is an error naming it, and a key the zoo model lacks is reported when the weights are loaded.
@@ -20,13 +21,14 @@ from torch import Tensor
 from registry import ConfigError, RecipeError
 from registry.errors import did_you_mean
 
-from . import actionnet, asgtn, cofinal, gdlt, pamfn
+from . import actionnet, asgtn, cofinal, gdlt, mcmoe, pamfn
 
 METHODS: dict[str, tuple[Callable[..., dict[str, Any]], str]] = {
     "actionnet": (actionnet.convert, "actionnet/base"),
     "gdlt": (gdlt.convert, "peers/gdlt"),
     "cofinal": (cofinal.convert, "peers/cofinal"),
     "asgtn": (asgtn.convert, "peers/asgtn"),
+    "mcmoe": (mcmoe.convert, "peers/mcmoe"),
     "pamfn": (pamfn.convert, "peers/pamfn_fusion"),
     "pamfn_branch": (pamfn.convert_branch, "peers/pamfn_rgb"),
 }
