@@ -1,6 +1,6 @@
 """Render the synthetic rhythmic-gymnastics set (docs/SYNTHETIC.md).
 
-    python tools/make_synthetic.py --out data/synthetic_set [--videos 200 --seed 0 --workers 2 ...]
+    python tools/make_synthetic.py --out data/synthetic_set [--videos 200 --seed 0 --workers 2 --soundtrack ...]
 
 A folder that already holds a complete set with the same parameters is kept as it is; one that
 holds a set made with other parameters is refused (pass --overwrite to replace it).
@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=None, help="render processes (default: the CPU count)")
     parser.add_argument("--test-fraction", type=float, default=0.25, help="share of the videos in the test split")
     parser.add_argument("--crf", type=int, default=23, help="x264 quality (lower is better and larger)")
+    parser.add_argument(
+        "--soundtrack", action="store_true", help="music with a beat in every video, and a rhythm term in the score"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace a set made with other parameters")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -60,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             config=dataclasses.replace(SyntheticConfig(), crf=args.crf),
             progress=not args.no_progress,
             overwrite=args.overwrite,
+            soundtrack=args.soundtrack,
         )
         print(f"synthetic set in {out} ({time.perf_counter() - start:.1f} s)")
 

@@ -190,6 +190,7 @@ class SyntheticDataset(Dataset):
     val_fraction: float = option(0.2, min=0, max=0.95)
     split_seed: int = option(0, min=0)
     device: str = option("cpu")  # where the extraction's backbones run
+    soundtrack: bool | dict[str, Any] = option(False)  # music with a beat, and a rhythm term in the score
 
     def render_params(self) -> dict[str, Any]:
         return {
@@ -200,6 +201,8 @@ class SyntheticDataset(Dataset):
             "fps": self.fps,
             "duration": self.duration,
             "test_fraction": self.test_fraction,
+            # Only when asked: a set without music keeps its render folder (synthetic.Soundtrack's settings).
+            **({"soundtrack": self.soundtrack} if self.soundtrack is not False else {}),
         }
 
     def render_dir(self) -> Path:

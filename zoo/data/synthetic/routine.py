@@ -6,6 +6,7 @@ without rendering it. The score is a known function of the latents (``judge``, d
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from registry import ConfigError
 from .config import DEFAULT_CONFIG, ScoreModel, SyntheticConfig
 from .figure import ELEMENTS, JOINT_ANGLES, LIMB_ANGLES, A, Element
 from .motion import HOLD, IN, MAX_JOINT, OUT, STAND, TRAVEL, Motion, roughness
+from .rhythm import Rhythm, align_travels, draw_offsets, measure
 from .scene import FLOOR_HALF, count_exits
+from .soundtrack import RHYTHM_STREAM, Soundtrack, draw_beat
 
 _INNER = (FLOOR_HALF[0] - 0.2, FLOOR_HALF[1] - 0.15)  # where elements are placed: limbs stay over the floor area
 
@@ -31,6 +34,7 @@ class Score:
     penalty: float
     noise: float
     cents: tuple[int, int, int, int]  # D, E, Total, P as printed, in hundredths
+    rhythm_deduction: float = 0.0  # the part of ``penalty`` for poses off the beat (soundtrack sets only)
 
     @property
     def total(self) -> float:
@@ -67,6 +71,7 @@ class Routine:
     phase: np.ndarray  # [T] int8 index into PHASES
     element_of_frame: np.ndarray  # [T] int8 index into elements, -1 between elements
     measured: dict[str, float]  # realised statistics of the latents, for analysis
+    rhythm: Rhythm | None = None  # the beat and how well the poses keep it (sets with a soundtrack only)
 
     @property
     def n_frames(self) -> int:
@@ -93,19 +98,39 @@ class Routine:
             "noise": self.score.noise,
             "printed": {"difficulty": d / 100, "execution": e / 100, "total": t / 100, "penalty": p / 100},
             "measured": dict(self.measured),
+            # Only with a soundtrack: the latents of a set without one are what they always were.
+            **(
+                {"rhythm": self.rhythm.latents(), "rhythm_deduction": self.score.rhythm_deduction}
+                if self.rhythm
+                else {}
+            ),
         }
 
 
 def judge(
-    values: list[float], q_dyn: float, q_sta: float, exits: int, noise: float, model: ScoreModel = DEFAULT_CONFIG.score
+    values: list[float],
+    q_dyn: float,
+    q_sta: float,
+    exits: int,
+    noise: float,
+    model: ScoreModel = DEFAULT_CONFIG.score,
+    rhythm: float | None = None,
+    rhythm_weight: float = 0.0,
 ) -> Score:
-    """The judged score as a function of the latents (the formula of docs/SYNTHETIC.md)."""
+    """The judged score as a function of the latents (the formula of docs/SYNTHETIC.md).
+
+    ``rhythm`` (sets with a soundtrack) adds ``rhythm_weight * (1 - rhythm)`` to the penalty; None adds nothing.
+    """
     difficulty = model.d_base + model.difficulty_scale * float(sum(values))
     execution = model.e_base + model.w_dyn * q_dyn + model.w_sta * q_sta + noise
     execution = min(max(execution, 0.0), model.e_max)
     penalty = model.penalty_per_exit * exits
+    deduction = 0.0
+    if rhythm is not None:
+        deduction = rhythm_weight * (1.0 - rhythm)
+        penalty += deduction
     d, e, p = (round(v * 100) for v in (difficulty, execution, penalty))
-    return Score(difficulty, execution, penalty, noise, (d, e, d + e - p, p))
+    return Score(difficulty, execution, penalty, noise, (d, e, d + e - p, p), deduction)
 
 
 @dataclass(frozen=True)
@@ -135,9 +160,18 @@ class _Plan:
 
 
 def sample_routine(
-    index: int, seed: int = 0, fps: float = 10.0, duration: float = 20.0, config: SyntheticConfig = DEFAULT_CONFIG
+    index: int,
+    seed: int = 0,
+    fps: float = 10.0,
+    duration: float = 20.0,
+    config: SyntheticConfig = DEFAULT_CONFIG,
+    soundtrack: Soundtrack | None = None,
 ) -> Routine:
-    """The routine of video ``index`` of the set made with ``seed``: latents, score and motion, without pixels."""
+    """The routine of video ``index`` of the set made with ``seed``: latents, score and motion, without pixels.
+
+    With a ``soundtrack`` the routine also has a beat, its poses land on or off it, and the score has a rhythm
+    term; without one it is exactly the routine of a set without a soundtrack.
+    """
     if index < 0 or seed < 0:
         raise ConfigError(f"synthetic routine: index and seed must be >= 0, got index={index}, seed={seed}")
     n_frames = round(duration * fps)
@@ -148,9 +182,25 @@ def sample_routine(
     rng = np.random.default_rng([seed, index])
     lat = _draw_latents(rng, cfg)
     plan = _plan(rng, cfg, lat, n_frames / fps)
+    if soundtrack is not None:
+        # Its own stream, drawn after the plan: the main stream draws what it draws without a soundtrack.
+        beat_rng = np.random.default_rng([seed, index, RHYTHM_STREAM])
+        beat = draw_beat(beat_rng, n_frames / fps, soundtrack)
+        q_beat = float(beat_rng.uniform(0.0, 1.0))
+        drawn = draw_offsets(beat_rng, q_beat, len(ELEMENTS))[: len(plan.chosen)]
+        travel_s = align_travels(plan.travel_s, plan.moves, plan.holds, cfg.start_s, len(plan.chosen), beat, drawn, fps)
+        plan = dataclasses.replace(plan, travel_s=travel_s)
     targets, ideals = _static_faults(rng, plan.chosen, lat.q_sta, cfg)
     motion = _animate(rng, cfg, lat, plan, targets, ideals, n_frames, fps)
     n = len(plan.chosen)
+    elements = _performed(plan, motion, n_frames)
+    rhythm, weight = None, 0.0
+    if soundtrack is not None:
+        held = [el.frames[1] for el in elements if el.frames[2] > el.frames[1]]  # reached its pose in the video
+        onsets, offsets, score = measure(beat, held, fps, n_frames)
+        rhythm = Rhythm(beat, q_beat, tuple(float(v) for v in drawn), tuple(onsets), tuple(offsets), score)
+        weight = soundtrack.rhythm_weight
+    values = [el.value for el in plan.chosen]
     measured = {
         "hold_error_deg": _hold_error(targets, ideals),
         "roughness_deg": roughness(motion.angles, motion.phase),
@@ -166,8 +216,17 @@ def sample_routine(
         q_dyn=lat.q_dyn,
         q_sta=lat.q_sta,
         exits=plan.exits,
-        elements=_performed(plan, motion, n_frames),
-        score=judge([el.value for el in plan.chosen], lat.q_dyn, lat.q_sta, plan.exits, lat.noise, cfg.score),
+        elements=elements,
+        score=judge(
+            values,
+            lat.q_dyn,
+            lat.q_sta,
+            plan.exits,
+            lat.noise,
+            cfg.score,
+            None if rhythm is None else rhythm.rhythm,
+            weight,
+        ),
         angles=motion.angles,
         ideal_angles=motion.ideal_angles,
         position=motion.position,
@@ -176,6 +235,7 @@ def sample_routine(
         phase=motion.phase,
         element_of_frame=motion.element,
         measured=measured,
+        rhythm=rhythm,
     )
 
 

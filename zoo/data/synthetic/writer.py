@@ -2,7 +2,7 @@
 
 Layout of ``out_dir``::
 
-    videos/Synth_001.mp4 ...       H.264, yuv420p, ``width`` x ``height``, ``fps``
+    videos/Synth_001.mp4 ...       H.264, yuv420p, ``width`` x ``height``, ``fps`` (and AAC music with a soundtrack)
     annotations/train.txt, test.txt  the RG annotation format (tab-separated, one header line)
     latents.json                   every latent factor, the score parts and measured statistics per video
     meta/Synth_001.json ...        per frame: the athlete's box, the phase and the element
@@ -23,7 +23,7 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -39,6 +39,7 @@ from .config import DEFAULT_CONFIG, SyntheticConfig
 from .motion import PHASES
 from .render import check_size, figure_boxes, render_frames
 from .routine import Routine, sample_routine
+from .soundtrack import Soundtrack, as_soundtrack, soundtrack_params, synthesize
 
 FORMAT_VERSION = 2  # bump when the same parameters would give different files
 PREFIX = "Synth"
@@ -59,13 +60,14 @@ def render_key(
     duration: float = 20.0,
     test_fraction: float = 0.25,
     config: SyntheticConfig = DEFAULT_CONFIG,
+    soundtrack: Soundtrack | Mapping | bool | None = None,
 ) -> str:
     """A short digest of everything that shapes a set's files (renderer version included): its folder name."""
-    params = _params(videos, seed, width, height, fps, duration, test_fraction, config)
+    params = _params(videos, seed, width, height, fps, duration, test_fraction, config, as_soundtrack(soundtrack))
     return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def _params(videos, seed, width, height, fps, duration, test_fraction, config) -> dict:
+def _params(videos, seed, width, height, fps, duration, test_fraction, config, soundtrack=None) -> dict:
     params = {
         "format_version": FORMAT_VERSION,
         "videos": videos,
@@ -76,6 +78,8 @@ def _params(videos, seed, width, height, fps, duration, test_fraction, config) -
         "test_fraction": test_fraction,
         "config": dataclasses.asdict(config),
     }
+    if soundtrack is not None:  # only then: a set without music keeps the parameters (and folder) it always had
+        params["soundtrack"] = soundtrack_params(soundtrack)
     return json.loads(json.dumps(params))  # tuples -> lists, as they come back from the file
 
 
@@ -93,13 +97,15 @@ def make_synthetic(
     config: SyntheticConfig = DEFAULT_CONFIG,
     progress: bool = False,
     overwrite: bool = False,
+    soundtrack: Soundtrack | Mapping | bool | None = None,
 ) -> Path:
     """Render a synthetic rhythmic-gymnastics set into ``out_dir`` (or return at once if it is already there).
 
     Frames are ``width`` x ``height`` pixels (``size`` for square ones; default 128 x 128). ``workers`` processes
     render videos in parallel (default: the CPU count; 1 renders in this process); the result is the same for any
     number. A folder holding a set made with other parameters is refused unless ``overwrite``, which replaces it.
-    Returns ``out_dir``.
+    ``soundtrack`` (True, or a mapping of ``Soundtrack`` settings) adds music with a beat to every video and a
+    rhythm term to the score (docs/SYNTHETIC.md). Returns ``out_dir``.
     """
     out = Path(out_dir)
     width, height = _frame_size(size, width, height)
@@ -107,14 +113,15 @@ def make_synthetic(
         raise ConfigError(f"make_synthetic: videos must be >= 1, got {videos}")
     if not 0.0 <= test_fraction < 1.0:
         raise ConfigError(f"make_synthetic: test_fraction must be in [0, 1), got {test_fraction}")
-    params = _params(videos, seed, width, height, fps, duration, test_fraction, config)
+    music = as_soundtrack(soundtrack)
+    params = _params(videos, seed, width, height, fps, duration, test_fraction, config, music)
     if _read_json(out / "done.json") == params:
         return out
     _prepare(out, params, overwrite)
     todo = [i for i in range(videos) if not (out / "videos" / f"{video_name(i)}.mp4").is_file()]
-    job = _Job(out, seed, width, height, fps, duration, config)
+    job = _Job(out, seed, width, height, fps, duration, config, music)
     _render(job, todo, videos, workers, progress)
-    routines = [sample_routine(i, seed, fps, duration, config) for i in range(videos)]
+    routines = [sample_routine(i, seed, fps, duration, config, music) for i in range(videos)]
     _write_tables(out, routines, width, height, round(round(duration * fps) / fps), test_fraction, seed)
     write_atomic(out / "done.json", json.dumps(params, indent=1))  # last: the set is complete
     return out
@@ -228,24 +235,48 @@ class _Job:
     fps: float
     duration: float
     config: SyntheticConfig
+    soundtrack: Soundtrack | None = None
 
     def __call__(self, index: int) -> int:
         import cv2
 
         cv2.setNumThreads(1)  # the processes are the parallelism
-        routine = sample_routine(index, self.seed, self.fps, self.duration, self.config)
+        routine = sample_routine(index, self.seed, self.fps, self.duration, self.config, self.soundtrack)
         _write_meta(self.out, routine, self.width, self.height)
         final = self.out / "videos" / f"{video_name(index)}.mp4"
         frames = render_frames(routine, self.width, self.height)
+        audio = None
+        if self.soundtrack is not None and routine.rhythm is not None:
+            n_samples = round(routine.n_frames * self.soundtrack.sample_rate / self.fps)  # as long as the video
+            audio = Audio(synthesize(routine.rhythm.beat, n_samples, self.soundtrack), self.soundtrack)
         # write_atomic leaves no temporary behind, not even after an interruption (KeyboardInterrupt).
-        write_atomic(final, lambda tmp: encode_mp4(tmp, frames, self.width, self.height, self.fps, self.config.crf))
+        write_atomic(
+            final, lambda tmp: encode_mp4(tmp, frames, self.width, self.height, self.fps, self.config.crf, audio)
+        )
         return index
 
 
+@dataclasses.dataclass(frozen=True)
+class Audio:
+    """Mono samples [n] float32 in [-1, 1] to mux into a video, with the soundtrack's rate and bitrate."""
+
+    samples: np.ndarray
+    soundtrack: Soundtrack
+
+
 def encode_mp4(
-    path: str | os.PathLike, frames: Iterable[np.ndarray], width: int, height: int, fps: float, crf: int = 23
+    path: str | os.PathLike,
+    frames: Iterable[np.ndarray],
+    width: int,
+    height: int,
+    fps: float,
+    crf: int = 23,
+    audio: Audio | None = None,
 ) -> None:
-    """Encode RGB uint8 frames [height, width, 3] to an H.264 (yuv420p) MP4 at ``path``, deterministically."""
+    """Encode RGB uint8 frames [height, width, 3] to an H.264 (yuv420p) MP4 at ``path``, deterministically.
+
+    With ``audio``, the samples go in as a mono AAC stream beside the video, interleaved frame by frame.
+    """
     width, height = check_size(width, height)
     # An explicit format: the temporary name write_atomic gives the path does not end in .mp4.
     with av.open(str(path), mode="w", format="mp4") as container:
@@ -255,11 +286,49 @@ def encode_mp4(
         # One thread: x264's output then does not depend on the machine.
         stream.codec_context.options = {"crf": str(crf), "preset": "medium", "threads": "1"}
         stream.codec_context.thread_count = 1
-        for frame in frames:
+        sound = _AudioWriter(container, audio, fps) if audio is not None else None
+        for k, frame in enumerate(frames):
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
+            if sound is not None:
+                sound.write_until(k + 1)
         for packet in stream.encode():
             container.mux(packet)
+        if sound is not None:
+            sound.close()
+
+
+class _AudioWriter:
+    """Feeds a video's samples to an AAC stream in step with its frames (the muxer then interleaves them)."""
+
+    def __init__(self, container: av.container.OutputContainer, audio: Audio, fps: float) -> None:
+        rate = audio.soundtrack.sample_rate
+        self.container, self.samples, self.rate, self.fps = container, audio.samples, rate, fps
+        self.stream = container.add_stream("aac", rate=rate)
+        self.stream.codec_context.layout = "mono"
+        self.stream.codec_context.bit_rate = audio.soundtrack.bitrate
+        self.stream.codec_context.thread_count = 1  # one thread, as for the video: the same bytes on any machine
+        self.done = 0
+
+    def write_until(self, frames: int) -> None:
+        """Encode the samples up to the end of video frame ``frames``."""
+        self._encode_to(round(frames * self.rate / self.fps))
+
+    def close(self) -> None:
+        """Encode whatever samples are left and flush the encoder."""
+        self._encode_to(len(self.samples))
+        for packet in self.stream.encode(None):
+            self.container.mux(packet)
+
+    def _encode_to(self, end: int) -> None:
+        end = min(end, len(self.samples))
+        if end <= self.done:
+            return
+        chunk = av.AudioFrame.from_ndarray(self.samples[None, self.done : end], format="flt", layout="mono")
+        chunk.sample_rate, chunk.pts = self.rate, self.done
+        self.done = end
+        for packet in self.stream.encode(chunk):
+            self.container.mux(packet)
 
 
 def _write_meta(out: Path, routine: Routine, width: int, height: int) -> None:
