@@ -22,7 +22,17 @@ from ..data.extract.config import ExtractSection
 from .sections import Recipe
 
 # The data keys a model's scores depend on (where the dataset type has them); the rest say where data is.
-SCORE_DATA_KEYS = ("type", "format", "target", "classes", "score_scale", "window", "eval_window", "pad_mask", "soundtrack")
+SCORE_DATA_KEYS = (
+    "type",
+    "format",
+    "target",
+    "classes",
+    "score_scale",
+    "window",
+    "eval_window",
+    "pad_mask",
+    "soundtrack",
+)
 SPLIT_DATA_KEYS = ("val_fraction", "split_seed")  # which videos the validation split holds
 
 
