@@ -86,6 +86,21 @@ def test_fisv_real_files(annotations_dir: Path) -> None:
         read_fisv(annotations_dir / "fisv_test.txt", classes=["Hoop"])
 
 
+@pytest.mark.parametrize("dataset", ["features", "pamfn_features"])
+def test_a_fisv_dataset_refuses_a_class_filter_naming_another_class(dataset: str, annotations_dir: Path) -> None:
+    """Every dataset type passes its class filter to the reader: Fis-V with ``classes: [Hoop]`` is refused
+    before a feature is read, never trained on every video."""
+    from zoo.kinds import DATASETS
+
+    files = {"train": "fisv_train.txt", "test": "fisv_test.txt"}
+    data = DATASETS.build(
+        {"type": dataset, "root": str(annotations_dir), "format": "fisv", "target": "tes", "annotations": files}
+        | {"classes": ["Hoop"]}
+    )
+    with pytest.raises(AnnotationError, match=r"unknown class\(es\) \['Hoop'\] for .*fisv_train\.txt"):
+        data.load({"rgb": 8})
+
+
 # -- any class prefix, blank lines -------------------------------------------------------------------
 
 

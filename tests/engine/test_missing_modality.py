@@ -15,7 +15,8 @@ from tests.peers.pamfn_set import make_pamfn_set
 TWO_STREAMS = [
     "model.type=scorer",
     "model.inputs={rgb: 12, audio: 8}",
-    "model.streams={rgb: {type: stream, embed: {type: mlp, out_dim: 8}}, audio: {type: stream, embed: {type: mlp, out_dim: 8}}}",
+    "model.streams={rgb: {type: stream, embed: {type: mlp, out_dim: 8}}, "
+    "audio: {type: stream, embed: {type: mlp, out_dim: 8}}}",
     "model.head={type: mlp, hidden_dims: [8]}",
     "data.window={rgb: 8, audio: 8}",
 ]
@@ -71,5 +72,3 @@ def test_eval_drop_of_an_unread_input_is_refused_before_training(tmp_path: Path)
             [f"data.root={root}", f"run.out={tmp_path}", "run.device=cpu", "+eval.drop=[flow]", *TWO_STREAMS],
             progress=False,
         )
-
-

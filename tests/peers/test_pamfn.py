@@ -12,9 +12,8 @@ import torch
 import zoo
 from aqa_tools.train import main as train_main
 from registry import ConfigError, RecipeError, load_checkpoint
-from zoo.engine.stages import parse_stages, split_overrides
-
 from tests.peers.pamfn_set import WIDTHS, make_pamfn_set
+from zoo.engine.stages import parse_stages, split_overrides
 
 TINY_STAGES = [
     *[o for m, w in WIDTHS.items() for o in (f"{m}:model.inputs={{{m}: {w}}}", f"{m}:model.streams.{m}.width=8")],

@@ -86,7 +86,7 @@ def instance_seconds(extract: Mapping[str, Any] | None) -> dict[str, float | Non
 def read_annotations(path: Path, format: str, target: str, classes: list[str] | None) -> list[Annotation]:
     if format == "rg":
         return read_rg(path, target=target, classes=classes)
-    return read_fisv(path, target=target)
+    return read_fisv(path, target=target, classes=classes)  # Fis-V's one class: a filter naming another is refused
 
 
 @DATASETS.register("features")

@@ -109,7 +109,8 @@ def _class_overrides(
             kept.append(key)
             continue
         more.append(f"{key}={json.dumps(value)}")
-    if "data.classes" not in (extra or {}) and "classes" in base.get("data", {}) and "data.classes" not in given:
+    filtered = (base.get("data") or {}).get("classes") is not None  # Fis-V's TES / PCS are targets, not classes
+    if "data.classes" not in (extra or {}) and filtered and "data.classes" not in given:
         more.append(f"data.classes={json.dumps([label])}")
     return more, kept
 
