@@ -37,6 +37,7 @@ setup(
         "matplotlib>=3.7",
         "tensorboard>=2.14",
         "jinja2>=3.1",  # the run report (zoo/engine/templates/report.html), autoescaped
+        "transformers>=4.40",  # the Audio Spectrogram Transformer (audio backbone ast)
     ],
     extras_require={
         "export": ["onnx>=1.16", "onnxscript>=0.2", "onnxruntime>=1.18"],

@@ -12,6 +12,7 @@ from registry import add_recipe_path
 from . import kinds
 from .kinds import (
     ATTENTION,
+    AUDIO_BACKBONES,
     BACKBONES,
     CROPPERS,
     DATASETS,
@@ -53,6 +54,7 @@ from . import (  # noqa: E402  (registration happens on import, after the kinds 
 
 __all__ = [
     "ATTENTION",
+    "AUDIO_BACKBONES",
     "BACKBONES",
     "CROPPERS",
     "DATASETS",

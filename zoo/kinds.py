@@ -13,6 +13,7 @@ DECODERS = Registry("decoders", "video file -> decoded frames with their times")
 SAMPLERS = Registry("samplers", "which frames of a video make each instance (clips, frames)")
 CROPPERS = Registry("croppers", "where the athlete is in a frame")
 BACKBONES = Registry("backbones", "frames -> one feature vector per instance")
+AUDIO_BACKBONES = Registry("audio_backbones", "log-mel spectrogram -> one feature vector per instance")
 EMBEDDINGS = Registry("embeddings", "per-instance features -> the stream's width")
 GRAPH_BUILDERS = Registry("graph_builders", "instances -> instance graph (dense + edge_index)")
 GRAPH_LAYERS = Registry("graph_layers", "message passing over the instance graph")
@@ -34,6 +35,7 @@ KINDS: dict[str, Registry] = {
         SAMPLERS,
         CROPPERS,
         BACKBONES,
+        AUDIO_BACKBONES,
         EMBEDDINGS,
         GRAPH_BUILDERS,
         GRAPH_LAYERS,

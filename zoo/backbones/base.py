@@ -35,7 +35,8 @@ class InputSpec:
     """The input a backbone was trained on: clip length, frame stride, crop size and normalisation.
 
     ``sampling_rate`` is the stride between sampled frames at ``fps``, the frame rate of the training
-    videos (Kinetics: 30); ``mean``/``std`` apply to pixel values in [0, 1].
+    videos (Kinetics: 30); ``mean``/``std`` apply to pixel values in [0, 1], one per channel.
+    ``channels`` is 3 (RGB) but for a network fed something else (2: optical flow, ``flow.py``).
     """
 
     kind: str
@@ -45,12 +46,16 @@ class InputSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     fps: float | None = None
+    channels: int = 3
 
     def __post_init__(self) -> None:
         if self.kind not in INPUT_KINDS:
             raise ValueError(f"InputSpec.kind must be one of {INPUT_KINDS}, got {self.kind!r}")
+        if isinstance(self.channels, bool) or not isinstance(self.channels, int) or self.channels < 1:
+            raise ValueError(f"InputSpec.channels must be a positive int, got {self.channels!r}")
         # YAML and JSON give lists; keep the spec hashable and comparable.
-        for field, n, cast in (("size", 2, int), ("mean", 3, float), ("std", 3, float)):
+        c = self.channels
+        for field, n, cast in (("size", 2, int), ("mean", c, float), ("std", c, float)):
             value = tuple(getattr(self, field))
             if len(value) != n:
                 raise ValueError(f"InputSpec.{field} needs {n} values, got {list(value)}")
@@ -63,8 +68,9 @@ class InputSpec:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """One instance as the network was trained on it: ``(3, T, H, W)`` or ``(3, H, W)``."""
-        return (3, self.frames, *self.size) if self.kind == "video" else (3, *self.size)
+        """One instance as the network was trained on it: ``(C, T, H, W)`` or ``(C, H, W)`` (C: 3 for RGB)."""
+        c = self.channels
+        return (c, self.frames, *self.size) if self.kind == "video" else (c, *self.size)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for JSON / YAML (tuples as lists)."""
@@ -76,6 +82,8 @@ class InputSpec:
             "mean": list(self.mean),
             "std": list(self.std),
             "fps": self.fps,
+            # RGB specs are written as before channels existed (manifests of RGB inputs stay byte-identical).
+            **({"channels": self.channels} if self.channels != 3 else {}),
         }
 
 
@@ -144,12 +152,13 @@ class Backbone(nn.Module, metaclass=ABCMeta):
     def check_input(self, x: Tensor) -> None:
         """Raise a ValueError naming this backbone and the expected shape when ``x`` cannot be right."""
         video = self.input_spec.kind == "video"
-        want = "[B, 3, T, H, W]" if video else "[B, 3, H, W]"
+        c = self.input_spec.channels
+        want = f"[B, {c}, T, H, W]" if video else f"[B, {c}, H, W]"
         rank = 5 if video else 4
         example = list(self.input_spec.shape)
         if not isinstance(x, Tensor):
             raise DataError(f"{self.name} expects a tensor of frames {want}, got {type(x).__name__}")
-        if x.dim() == rank and x.shape[1] == 3 and x.is_floating_point():
+        if x.dim() == rank and x.shape[1] == c and x.is_floating_point():
             return
         hint = ""
         if not x.is_floating_point():
@@ -178,6 +187,7 @@ class Backbone(nn.Module, metaclass=ABCMeta):
         state = read_state_dict(path)
         if state and all(k.startswith("net.") for k in state):
             state = {k.removeprefix("net."): v for k, v in state.items()}
+        state = self.adapt_state(state)
         own = net.state_dict()
         state = {k: v for k, v in state.items() if k in own or not k.startswith(self.classifier_keys)}
         # Old checkpoints predate BatchNorm's num_batches_tracked; it does not change the output.
@@ -187,6 +197,10 @@ class Backbone(nn.Module, metaclass=ABCMeta):
             tail = f"  {self.name} expects keys like: {_some(list(own), 3)}"
             raise ConfigError("\n".join([head, *lines, tail]))
         net.load_state_dict(state, strict=False)
+
+    def adapt_state(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
+        """A checkpoint's ``self.net`` state made to fit this backbone (default: as it is)."""
+        return state
 
 
 BACKBONES.contract = Backbone

@@ -81,18 +81,62 @@ LEFT_OUT: dict[str, str] = {
 }
 
 
-def input_spec_of(name: str) -> InputSpec:
-    """The ``InputSpec`` of a ``ptv:`` model, from the table (nothing is built)."""
+def input_spec_of(name: str, channels: int = 3) -> InputSpec:
+    """The ``InputSpec`` of a ``ptv:`` model, from the table (nothing is built).
+
+    With ``channels`` other than 3 the inputs are not pixels (optical flow, scaled by its maker), so they
+    are passed through as they are: mean 0, std 1.
+    """
     m = PTV_MODELS[name]
+    rgb = channels == 3
     return InputSpec(
         kind="video",
         frames=m.frames,
         sampling_rate=m.sampling_rate,
         size=(m.size, m.size),
-        mean=KINETICS_MEAN,
-        std=KINETICS_STD,
+        mean=KINETICS_MEAN if rgb else (0.0,) * channels,
+        std=KINETICS_STD if rgb else (1.0,) * channels,
         fps=KINETICS_FPS,
+        channels=channels,
     )
+
+
+def stem_convs(net: nn.Module) -> list[str]:
+    """Names of the convolutions that read the RGB input (one per pathway: SlowFast has two)."""
+    return [n for n, m in net.named_modules() if isinstance(m, nn.Conv3d) and m.in_channels == 3 and m.groups == 1]
+
+
+def adapt_stem_weight(weight: Tensor, channels: int) -> Tensor:
+    """An RGB stem's kernel for ``channels`` inputs: the mean over RGB, repeated (the cross-modality
+    initialisation of Wang et al., TSN 2016, which trains flow networks from RGB weights)."""
+    return weight.mean(dim=1, keepdim=True).repeat(1, channels, *([1] * (weight.dim() - 2))).contiguous()
+
+
+def _set_in_channels(net: nn.Module, channels: int, name: str) -> tuple[str, ...]:
+    """Replace every stem convolution of ``net`` by one reading ``channels`` inputs (weights adapted)."""
+    stems = stem_convs(net)
+    if not stems:
+        raise ConfigError(f"backbone {name}: no convolution reads the 3 RGB channels, so in_channels cannot change")
+    for path in stems:
+        parent_name, _, attr = path.rpartition(".")
+        parent = net.get_submodule(parent_name) if parent_name else net
+        old: nn.Conv3d = getattr(parent, attr)
+        new = nn.Conv3d(
+            channels,
+            old.out_channels,
+            old.kernel_size,
+            old.stride,
+            old.padding,
+            old.dilation,
+            bias=old.bias is not None,
+            padding_mode=old.padding_mode,
+        )
+        with torch.no_grad():
+            new.weight.copy_(adapt_stem_weight(old.weight, channels))
+            if old.bias is not None:
+                new.bias.copy_(old.bias)
+        setattr(parent, attr, new)
+    return tuple(f"{p}.weight" for p in stems)
 
 
 # -- stripping the classifier: each returns (the classifier's input size, its state-dict prefixes) --
@@ -186,8 +230,15 @@ class PtvBackbone(Backbone):
         weights: str | os.PathLike[str] | None = None,
         freeze: bool = False,
         zero_init_last: bool = True,
+        in_channels: int = 3,
     ) -> None:
-        """``pretrained`` downloads the Kinetics weights through pytorchvideo; ``weights`` reads a local file."""
+        """``pretrained`` downloads the Kinetics weights through pytorchvideo; ``weights`` reads a local file.
+
+        ``in_channels`` other than 3 (2: optical flow) replaces the stem convolutions; RGB weights (``pretrained``,
+        or a ``weights`` file of the RGB model) are adapted to it by averaging the stem's kernels over RGB.
+        """
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+            raise ConfigError(f"backbone ptv:{name}: in_channels must be a positive int, got {in_channels!r}")
         if name not in PTV_MODELS:
             raise ValueError(f"unknown pytorchvideo model {name!r}; known: {', '.join(PTV_MODELS)}")
         full_name = f"ptv:{name}"
@@ -200,7 +251,8 @@ class PtvBackbone(Backbone):
             state = download_pretrained(full_name, functools.partial(hub_weights, full_name, url), url)
             net.load_state_dict(state)
         row = PTV_MODELS[name]
-        super().__init__(full_name, row.feature_dim, input_spec_of(name))
+        super().__init__(full_name, row.feature_dim, input_spec_of(name, in_channels))
+        self.stem_keys = _set_in_channels(net, in_channels, full_name) if in_channels != 3 else ()
         dim, self.classifier_keys = STRIP[row.family](net)
         if dim != row.feature_dim:  # guards the table against a pytorchvideo that changed
             raise RuntimeError(f"{full_name}: the table says {row.feature_dim}-d features, the model has {dim}")
@@ -209,6 +261,14 @@ class PtvBackbone(Backbone):
         # SlowFast: the fast->slow fusion conv's temporal stride is the frame-rate ratio alpha.
         self.alpha = net.blocks[0].multipathway_fusion.conv_fast_to_slow.stride[0] if row.family == "slowfast" else 1
         self.finish(weights=weights, freeze=freeze, zero_init_last=zero_init_last or pretrained)
+
+    def adapt_state(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
+        """A file of the RGB model fits a backbone of other ``in_channels`` too: its stem kernels averaged over RGB."""
+        own = self.net.state_dict()
+        for key in self.stem_keys:
+            if key in state and state[key].dim() == 5 and state[key].shape[1] != own[key].shape[1]:
+                state = {**state, key: adapt_stem_weight(state[key], self.input_spec.channels)}
+        return state
 
     def pathways(self, x: Tensor) -> list[Tensor]:
         """SlowFast's [slow, fast] inputs from one clip: the slow pathway sees ceil(T / alpha) frames.

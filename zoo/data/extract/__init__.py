@@ -5,6 +5,9 @@
 video's features in memory. The recipe's ``extract:`` section is described in ``config.py``; the
 path of a video: ``prepare.py`` (decode once, sample, crop, resize), ``loader.py`` (worker
 processes), ``pipeline.py`` (backbones), ``run.py`` (files, resume, sharding), ``manifest.py``.
+Besides RGB inputs, an input may be ``modality: audio`` (``audio.py``: log-mel of the seconds each clip
+covers, through an ``audio_backbones`` model) or ``modality: flow`` (``zoo/backbones/flow.py``: RAFT flow
+clips through a 2-channel video backbone), on the same path and with the same files and records.
 """
 
 from .config import config_differences, resolve_config

@@ -18,6 +18,22 @@
           cropper: {type: motion}            # image backbones only; none = the whole key frame
           backbone: {type: "timm:resnet50"}
           size: [112, 112]                   # optional: the backbone's crop size, overridden
+        sound:             # modality audio: log-mel of the seconds each clip covers -> an audio backbone
+          modality: audio
+          sampler: {type: clips, length: 16, fps: 5.0}   # the same sampler as an RGB input: aligned instances
+          audio: {track: 0}                  # which audio stream; the front-end's settings are the backbone's
+          backbone: {type: ast}              # an audio_backbones name
+        motion:            # modality flow: RAFT flow between consecutive frames -> a 2-channel video backbone
+          modality: flow
+          sampler: {type: clips, length: 16, fps: 5.0}
+          flow: {model: raft_small, size: [128, 224], iters: 12, bound: 20.0, weights: null}
+          backbone: {type: "ptv:x3d_xs"}     # built with in_channels: 2
+
+An input's instances are its sampler's: an audio or flow input with the same sampler as an RGB input
+has as many instances as it, each covering the same seconds (clip k: from its first frame's time for
+``length`` frames), so models can fuse them instance by instance. ``modality`` (default ``rgb``), ``audio``
+and ``flow`` appear in the resolved section only for audio and flow inputs: RGB sections, and so their
+digests and feature folders, are the same as before these modalities existed.
 """
 
 from __future__ import annotations
@@ -44,6 +60,10 @@ TOP_KEYS = {
     "inputs": None,
 }
 INPUT_KEYS = {"sampler": None, "backbone": None, "cropper": None, "size": None}
+# Keys of audio and flow inputs (recorded only for them: an RGB input resolves as it did before).
+MODALITY_KEYS = {"modality": "rgb", "audio": None, "flow": None}
+MODALITIES = ("rgb", "audio", "flow")
+AUDIO_DEFAULTS: dict[str, Any] = {"track": 0}
 REQUIRED_INPUT_KEYS = ("sampler", "backbone")
 # Keys that change only the speed, not the features: a resumed run may change them.
 # channels_last changes features only by float rounding (about 1e-6): a different order of the same sums.
@@ -79,6 +99,15 @@ class ExtractInput:
     backbone: dict[str, Any]
     cropper: dict[str, Any] | None = None
     size: list[int] | None = None  # [height, width]: the backbone's input size, overridden
+    modality: str = "rgb"  # rgb | audio | flow
+    audio: dict[str, Any] | None = None  # modality audio: {track}
+    flow: dict[str, Any] | None = None  # modality flow: {model, size, iters, bound, weights}
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: copy.deepcopy(getattr(self, k)) for k in INPUT_KEYS}
+        if self.modality != "rgb":
+            out.update({k: copy.deepcopy(getattr(self, k)) for k in MODALITY_KEYS})
+        return out
 
 
 @dataclass(frozen=True)
@@ -105,7 +134,7 @@ class ExtractSection:
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: copy.deepcopy(getattr(self, k)) for k in TOP_KEYS if k != "inputs"}
-        out["inputs"] = {name: {k: copy.deepcopy(getattr(e, k)) for k in INPUT_KEYS} for name, e in self.inputs.items()}
+        out["inputs"] = {name: e.to_dict() for name, e in self.inputs.items()}
         return {k: out[k] for k in TOP_KEYS}
 
 
@@ -155,7 +184,7 @@ def _resolve_input(name: Any, entry: Any) -> dict[str, Any]:
         raise ConfigError(f"{where}: an input name becomes a folder name; got {name!r}")
     if not isinstance(entry, Mapping):
         raise ConfigError(f"{where} must be a mapping with sampler and backbone, got {entry!r}")
-    _check_keys(entry, INPUT_KEYS, where)
+    _check_keys(entry, {**INPUT_KEYS, **MODALITY_KEYS}, where)
     missing = [k for k in REQUIRED_INPUT_KEYS if entry.get(k) is None]
     if missing:
         raise ConfigError(f"{where} needs {' and '.join(missing)} (each a mapping with a 'type'), e.g.\n{EXAMPLE}")
@@ -171,7 +200,41 @@ def _resolve_input(name: Any, entry: Any) -> dict[str, Any]:
         if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(s, int) and s > 0 for s in pair)):
             raise ConfigError(f"{where}.size must be null, an int or [height, width] of positive ints, got {size!r}")
         out["size"] = [int(s) for s in pair]
+    out.update(_resolve_modality(entry, where))
     return out
+
+
+def _resolve_modality(entry: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``modality`` and its settings checked and completed; an RGB input gets none (and may not name them)."""
+    modality = entry.get("modality", "rgb")
+    if modality not in MODALITIES:
+        raise ConfigError(f"{where}.modality must be one of {', '.join(MODALITIES)}, got {modality!r}")
+    stray = [k for k in ("audio", "flow") if entry.get(k) is not None and k != modality]
+    if stray:
+        raise ConfigError(f"{where}: {stray[0]} settings belong to an input with modality: {stray[0]}, not {modality}")
+    if modality == "rgb":
+        return {}
+    kept = [k for k in ("cropper", "size") if entry.get(k) is not None]
+    if kept:
+        why = "the seconds each clip covers" if modality == "audio" else "frames at flow.size, for RAFT"
+        article = "an" if modality == "audio" else "a"
+        raise ConfigError(f"{where}: {article} {modality} input takes no {' or '.join(kept)} (it reads {why})")
+    if modality == "audio":
+        audio = entry.get("audio") or {}
+        if not isinstance(audio, Mapping):
+            raise ConfigError(f"{where}.audio must be a mapping like {AUDIO_DEFAULTS}, got {audio!r}")
+        _check_keys(audio, AUDIO_DEFAULTS, f"{where}.audio")
+        resolved = {**AUDIO_DEFAULTS, **audio}
+        track = resolved["track"]
+        if isinstance(track, bool) or not isinstance(track, int) or track < 0:
+            raise ConfigError(f"{where}.audio.track (which audio stream, from 0) must be an int >= 0, got {track!r}")
+        return {"modality": "audio", "audio": resolved, "flow": None}
+    from ...backbones.flow import FlowSettings
+
+    flow = entry.get("flow") or {}
+    if not isinstance(flow, Mapping):
+        raise ConfigError(f"{where}.flow must be a mapping of flow settings, got {flow!r}")
+    return {"modality": "flow", "audio": None, "flow": FlowSettings.parse(flow, f"{where}.flow").to_dict()}
 
 
 def _check_keys(cfg: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:

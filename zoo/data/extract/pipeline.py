@@ -23,13 +23,14 @@ import torch
 from registry import ConfigError, RegistryError
 
 from ...amp import autocast_dtype
-from ...kinds import BACKBONES, CROPPERS, DECODERS, SAMPLERS
+from ...kinds import AUDIO_BACKBONES, BACKBONES, CROPPERS, DECODERS, SAMPLERS
 from ..transforms import transform_for
 from .config import EXTRACTOR_VERSION, resolve_config
 from .loader import VideoStream, auto_workers, messages
 from .prepare import Batch, ExtractError, Plan, VideoDone, VideoFailed
 
 if TYPE_CHECKING:
+    from zoo.backbones.audio import AudioBackbone, AudioSpec
     from zoo.backbones.base import Backbone, InputSpec
 
 
@@ -41,8 +42,8 @@ class InputPipeline:
     """One model input: its plan (how instances are made) and its backbone (what features they give)."""
 
     plan: Plan
-    backbone: Backbone
-    spec: InputSpec  # the backbone's input spec with the recipe's size override applied
+    backbone: Backbone | AudioBackbone
+    spec: InputSpec | AudioSpec  # the backbone's input spec with the recipe's size override applied
     channels_last: bool = False  # the backbone and its inputs in channels-last memory order
 
     @property
@@ -59,7 +60,14 @@ class InputPipeline:
 
     def describe(self) -> dict[str, Any]:
         """What the manifest records about this input."""
+        from ...backbones.flow import FlowBackbone
+
+        # Audio and flow inputs say so; an RGB input's description is as it was before they existed.
+        extra: dict[str, Any] = {"modality": "audio"} if self.plan.kind == "audio" else {}
+        if isinstance(self.backbone, FlowBackbone):
+            extra = {"modality": "flow", "flow": self.backbone.settings.to_dict()}
         return {
+            **extra,
             "backbone": self.backbone.name,
             "feature_dim": self.backbone.feature_dim,
             "input_spec": self.spec.to_dict(),
@@ -78,6 +86,9 @@ def build_input(
     name: str, entry: Mapping[str, Any], seed: int, device: torch.device, channels_last: bool = False
 ) -> InputPipeline:
     """One input's pipeline from its resolved recipe entry; the backbone's weights are drawn from ``seed``."""
+    modality = entry.get("modality", "rgb")
+    if modality != "rgb":
+        return _build_other(name, entry, seed, device, channels_last)
     where = f"extract.inputs.{name}"
     sampler = _build(SAMPLERS, entry["sampler"], f"{where}.sampler")
     cropper = _build(CROPPERS, entry["cropper"], f"{where}.cropper")
@@ -99,6 +110,46 @@ def build_input(
     backbone = backbone.to(device)
     if channels_last:
         backbone = backbone.to(memory_format=memory_format(spec.kind))
+    return InputPipeline(plan, backbone, spec, channels_last)
+
+
+def _build_other(
+    name: str, entry: Mapping[str, Any], seed: int, device: torch.device, channels_last: bool
+) -> InputPipeline:
+    """An audio or flow input: clips from its sampler, made into log-mel or RAFT flow before its backbone."""
+    from ...backbones.flow import FlowBackbone, FlowSettings
+    from ..samplers import ClipSampler
+    from .audio import AudioFrontEnd
+
+    where = f"extract.inputs.{name}"
+    modality = entry["modality"]
+    sampler = _build(SAMPLERS, entry["sampler"], f"{where}.sampler")
+    if not isinstance(sampler, ClipSampler):
+        raise ConfigError(
+            f"{where}: a {modality} input covers the seconds of clips, so it needs a clips sampler "
+            f"(the same as the RGB input it goes with), got {sampler!r}"
+        )
+    with torch.random.fork_rng(devices=[]):  # seeded as every backbone: random weights repeat
+        torch.manual_seed(seed)
+        if modality == "audio":
+            backbone = _build(AUDIO_BACKBONES, entry["backbone"], f"{where}.backbone")
+        else:
+            video_cfg = {"in_channels": 2, **entry["backbone"]}
+            video = _build(BACKBONES, video_cfg, f"{where}.backbone")
+            try:
+                backbone = FlowBackbone(FlowSettings.parse(entry["flow"], f"{where}.flow"), video)
+            except ConfigError as e:
+                raise ConfigError(f"{where}: {e}") from e
+    backbone.requires_grad_(False)
+    backbone.eval()
+    spec = backbone.input_spec
+    if modality == "audio":
+        plan = Plan(name, "audio", sampler, None, AudioFrontEnd(spec), track=entry["audio"]["track"])
+        return InputPipeline(plan, backbone.to(device), spec, channels_last=False)
+    plan = Plan(name, "video", sampler, None, transform_for(spec))
+    backbone = backbone.to(device)
+    if channels_last:
+        backbone.to_channels_last()
     return InputPipeline(plan, backbone, spec, channels_last)
 
 

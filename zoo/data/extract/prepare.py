@@ -5,7 +5,8 @@ send to a worker process). ``prepare_video`` decodes the video once and hands ea
 input that reads it (resampled by timestamps to the input's rate), decoded at the size that input
 needs (FFmpeg converts and resizes in one pass; inputs that crop get the full frame). It yields
 ``Batch`` messages as instances fill them, then ``VideoDone`` with the counts, or ``VideoFailed``
-with the reason, so one bad video never stops the others.
+with the reason, so one bad video never stops the others. An audio input (``audio.py``) is sampled
+from the same frame times, but its instances are log-mel spectrograms of the audio track.
 """
 
 from __future__ import annotations
@@ -17,18 +18,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import av
+import numpy as np
 import torch
 from torch import Tensor
 
 from registry import UserError
 
 from ...errors import DataError
+from ..audio import AudioTrack, NoAudioError, read_audio
 from ..video import MAX_MISSING, WARN_MISSING, Frame, Resampler
 
 if TYPE_CHECKING:
     from ..croppers import Cropper
     from ..decoders import Decoder
     from ..transforms import ClipTransform, ImageTransform
+    from .audio import AudioFrontEnd
 
 
 class ExtractError(DataError):
@@ -40,10 +44,11 @@ class Plan:
     """How one input's instances are made: sampler, optional cropper, and the backbone's transform."""
 
     name: str
-    kind: str  # "video" (clips) or "image" (single frames) backbone
+    kind: str  # "video" (clips), "image" (single frames) or "audio" (log-mel of a clip's seconds) backbone
     sampler: Any
     cropper: Cropper | None
-    transform: ClipTransform | ImageTransform
+    transform: ClipTransform | ImageTransform | AudioFrontEnd
+    track: int | None = None  # audio inputs: the audio stream they read
 
     def frame_size(self, height: int, width: int) -> tuple[int, int] | None:
         """The size this input decodes frames at: the transform's (FFmpeg resizes), or full size to crop from."""
@@ -117,8 +122,15 @@ class _InputRun:
     def push(self, frame: Any) -> list[Tensor]:
         if not self.keep.take(frame.time):
             return []
-        image = frame.rgb(self.size)
-        return self._add(self.sampling.push(Frame(frame.index, frame.time, image)))
+        return self._add(self.sampling.push(Frame(frame.index, frame.time, self.image(frame))))
+
+    def image(self, frame: Any) -> Any:
+        """What the sampler holds of a frame: the picture at this input's size."""
+        return frame.rgb(self.size)
+
+    def prepare(self, instance: Any) -> Tensor:
+        """One instance -> the backbone's input, still uint8 (RGB inputs)."""
+        return self.plan.prepare(instance.frames)
 
     def finish(self) -> list[Tensor]:
         out = self._add(self.sampling.finish())
@@ -130,7 +142,7 @@ class _InputRun:
     def _add(self, instances: list[Any]) -> list[Tensor]:
         out = []
         for instance in instances:
-            self.pending.append(self.plan.prepare(instance.frames))
+            self.pending.append(self.prepare(instance))
             self.instances += 1
             if len(self.pending) == self.batch_size:
                 out.append(torch.stack(self.pending))
@@ -176,7 +188,11 @@ def prepare_video(
     """Decode ``path`` once and send every input's batches, then ``VideoDone`` (or ``VideoFailed``)."""
     try:
         video = decoder.open(path, max_missing=max_missing)
-        runs = [_InputRun(plan, video, batch_size) for plan in plans]
+        tracks = read_tracks(path, plans, video, max_missing)
+        runs = [
+            _InputRun(plan, video, batch_size) if plan.track is None else AudioRun(plan, video, batch_size, tracks)
+            for plan in plans
+        ]
         decoded = 0
         for frame in video.frames():
             decoded += 1
@@ -197,6 +213,8 @@ def prepare_video(
                 )
         crops = {run.plan.name: c for run in runs if (c := run.crops()) is not None}
         source = video.facts()
+        if tracks:
+            source["audio"] = {str(k[1]): t.facts() for k, t in tracks.items()}
         warnings = []
         if (source.get("missing") or 0) > WARN_MISSING:
             warnings.append(
@@ -207,3 +225,56 @@ def prepare_video(
     except (UserError, OSError, av.FFmpegError) as e:  # this video fails; the next one may be fine
         message = str(e) if str(path) in str(e) else f"{path}: {type(e).__name__}: {e}"
         yield VideoFailed(index, message)
+
+
+# -- audio inputs (audio.py: their front-end) ----------------------------------------------------
+_NO_PICTURE = np.zeros((1, 1, 3), np.uint8)  # what an audio input's sampler holds of a frame: only its time counts
+
+
+class AudioRun(_InputRun):
+    """An audio input while one video is decoded: its sampler sees the frame times; its instances are log-mel."""
+
+    def __init__(self, plan: Plan, video: Any, batch_size: int, tracks: dict[tuple[int, int], AudioTrack]) -> None:
+        super().__init__(plan, video, batch_size)
+        front: AudioFrontEnd = plan.transform  # type: ignore[assignment]
+        self.front = front
+        self.track = tracks[(front.spec.sample_rate, plan.track or 0)]
+        self.rate = plan.sampler.fps or video.fps  # of the frames a clip is made of
+
+    def image(self, frame: Any) -> Any:
+        return _NO_PICTURE
+
+    def prepare(self, instance: Any) -> Tensor:
+        seconds = len(instance.frames) / self.rate  # a clip of T frames covers T frame intervals
+        return self.front.spectrogram(self.track.span(instance.time, seconds))
+
+
+def read_tracks(path: Path, plans: list[Plan], video: Any, max_missing: float) -> dict[tuple[int, int], AudioTrack]:
+    """The audio tracks the audio inputs of ``plans`` read, each decoded once: ``(sample_rate, track) -> track``.
+
+    A missing track, or one that leaves more than ``max_missing`` of the video's seconds without sound,
+    is an ``ExtractError`` naming the video and the input.
+    """
+    tracks: dict[tuple[int, int], AudioTrack] = {}
+    for plan in plans:
+        if plan.track is None:
+            continue
+        key = (plan.transform.spec.sample_rate, plan.track)  # type: ignore[union-attr]
+        if key not in tracks:
+            try:
+                tracks[key] = read_audio(path, *key)
+            except NoAudioError as e:
+                raise ExtractError(
+                    f"{e}; input {plan.name!r} (modality: audio) needs it. Leave this video out of that input's "
+                    "extraction, or give the input another audio.track"
+                ) from None
+        track = tracks[key]
+        silent = max(0.0, track.offset) + max(0.0, video.duration - track.offset - track.duration)
+        if video.duration > 0 and silent / video.duration > max_missing:
+            raise ExtractError(
+                f"{path}: its audio track {plan.track} covers {track.duration:.2f} s from {track.offset:+.2f} s of "
+                f"the video's {video.duration:.2f} s, so {silent / video.duration:.1%} of the seconds input "
+                f"{plan.name!r} (modality: audio) reads would be silence made up, more than "
+                f"extract.max_missing_frames={max_missing:g}"
+            )
+    return tracks
