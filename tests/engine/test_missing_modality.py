@@ -72,3 +72,41 @@ def test_eval_drop_of_an_unread_input_is_refused_before_training(tmp_path: Path)
             [f"data.root={root}", f"run.out={tmp_path}", "run.device=cpu", "+eval.drop=[flow]", *TWO_STREAMS],
             progress=False,
         )
+
+
+def test_mcmoe_scores_without_a_modality_beside_the_complete_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """peers/mcmoe on a feature set in PAMFN's layout: eval.drop at the end of training, and tools/test.py --drop
+    printing the complete and the missing-modality numbers (MCMoE completes the missing input)."""
+    root = make_pamfn_set(tmp_path / "set", n_train=16, n_test=8)
+    overrides = [
+        f"data.root={root}",
+        "data.window={rgb: 8, flow: 8, audio: 8}",
+        "model.inputs={rgb: 12, audio: 8, flow: 10}",
+        "model.width=16",
+        "train.epochs=2",
+        "train.batch_size=8",
+        f"run.out={tmp_path / 'runs'}",
+        "run.device=cpu",
+        "run.tensorboard=false",
+        "run.progress=false",
+        "+eval.drop=[audio, flow]",
+    ]
+    results = zoo.engine.train("peers/mcmoe", overrides, progress=False)
+    missing = {tuple(e["dropped"]): e for e in results["missing"]}
+    assert set(missing) == {("audio",), ("flow",)} and not any("refused" in e for e in missing.values())
+    assert all(e.get("test_spearman") is not None or e.get("test_spearman_undefined") for e in missing.values())
+    capsys.readouterr()
+    checkpoint = str(Path(results["run_dir"]) / "last.pt")
+    assert score_tool(["--checkpoint", checkpoint, "--drop", "audio", "--drop", "audio,flow", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "on 8 test videos" in out and "  without audio: Spearman " in out and "  without audio, flow: Spearman " in out
+    )
+    complete = score_tool(["--checkpoint", checkpoint, "--json", "--drop", "audio", "--no-progress"])
+    assert complete == 0
+    result = json.loads(capsys.readouterr().out)
+    (alone,) = result["missing"]
+    assert alone["dropped"] == ["audio"] and len(alone["predictions"]) == len(result["predictions"]) == 8
+    assert [p["predicted"] for p in alone["predictions"]] != [p["predicted"] for p in result["predictions"]]

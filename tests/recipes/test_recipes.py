@@ -4,6 +4,7 @@ composing a model export (pt2 and ONNX) a program that matches eager.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +52,21 @@ def parts(model: dict[str, Any]) -> set[str]:
     return found
 
 
+@functools.cache
+def size(recipe: str) -> int:
+    """The recipe's number of weights, counted on the meta device (nothing allocated)."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in registry.build_model(load_recipe(recipe)).parameters())
+
+
 def covering(recipes: list[str]) -> list[str]:
-    """Fewest recipes (greedy) that hold every part some recipe holds: each way of composing is exported once."""
+    """Fewest recipes (greedy) that hold every part some recipe holds: each way of composing is exported once,
+    by the smallest recipe that holds it (a full-width model exports no other way than a small one)."""
     todo = {r: parts(load_recipe(r)["model"]) for r in recipes}
     left, chosen = set().union(*todo.values()), []
     while left:
-        best = max(todo, key=lambda r: (len(todo[r] & left), -recipes.index(r)))
+        most = max(len(todo[r] & left) for r in todo)
+        best = min((r for r in todo if len(todo[r] & left) == most), key=lambda r: (size(r), recipes.index(r)))
         chosen.append(best)
         left -= todo.pop(best)
     return sorted(chosen)
