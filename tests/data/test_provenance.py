@@ -206,6 +206,16 @@ def test_features_of_another_extract_section_are_refused_and_predict_makes_them_
     assert "made by another extract section" in failed["Ball_004"] and "seed" in failed["Ball_004"]
     accepted = predict(ckpt, ["Ball_004"], feature_root=other, plot_dir=None, accept_mismatch=True).scores[0]
     assert accepted.accepted and "seed" in " ".join(accepted.accepted)
+    # tools/test.py on a data.root of the other section's features: refused, or scored and labelled as accepted.
+    for name in ("Ball_003",):  # the test split is Ball_003 and Ball_004
+        extract_features(OTHER, [videos / "videos" / f"{name}.mp4"], other, progress=False)
+    for f in (videos / "annotations").iterdir():
+        shutil.copy(f, other / f.name)
+    at_other = [f"data.root={other}", "data.annotations={train: test.txt, test: test.txt}", "+data.allow_overlap=true"]
+    with pytest.raises(MismatchError, match=r"(?s)another extract section.*seed"):
+        zoo.engine.test_checkpoint(ckpt, overrides=at_other, progress=False)
+    tested = zoo.engine.test_checkpoint(ckpt, overrides=at_other, progress=False, accept_mismatch=True)
+    assert any("seed" in a for a in tested["accepted"])
 
 
 # -- every property of a video that changes what its frames mean -----------------------------------------

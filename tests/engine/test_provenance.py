@@ -146,6 +146,12 @@ def test_absurd_features_in_the_test_window_are_an_error_not_the_maximum_score(
     assert evaluate_tool(["--checkpoint", str(trained / "last.pt"), f"data.root={root}", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert f"{name}: input 'dynamic' holds 3e+38" in err and "training features never exceeded" in err
+    # Training on the same folder refuses before its first epoch: the test split is checked against the training
+    # features' statistics when the data is loaded.
+    assert train_tool(["actionnet/base", *tiny_overrides(root, tmp_path / "runs", epochs=1)]) == 2
+    err = capsys.readouterr().err
+    assert f"{name}: input 'dynamic' holds 3e+38" in err and "the test split" in err
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("last.pt"))
 
 
 # -- bad input: named errors, not tracebacks -----------------------------------------------------------------
