@@ -124,3 +124,54 @@ def test_namespaces_resolve_lazily_and_suggest(reg: Registry) -> None:
 def test_colon_names_are_reserved(reg: Registry) -> None:
     with pytest.raises(RegistryError, match="reserved"):
         reg.register("a:b")(lambda: None)
+
+
+def test_build_holds_every_component_to_the_kind_s_contract() -> None:
+    import abc
+
+    class Contract(nn.Module, abc.ABC):
+        """Every component says its width and implements forward."""
+
+        declares = ("out_dim",)
+
+        @abc.abstractmethod
+        def forward(self, x: object) -> object: ...
+
+    r = Registry("things", "test kind", contract=Contract)
+
+    @r.register()
+    class Good(Contract):
+        def __init__(self) -> None:
+            super().__init__()
+            self.out_dim = 3
+
+        def forward(self, x: object) -> object:
+            return x
+
+    @r.register()
+    class Abstract(Contract):  # forgets forward
+        def __init__(self) -> None:
+            super().__init__()
+            self.out_dim = 3
+
+    @r.register()
+    class Silent(Contract):  # never sets out_dim
+        def forward(self, x: object) -> object:
+            return x
+
+    @r.register()
+    def stranger() -> nn.Module:  # a factory returning something outside the contract
+        return nn.Identity()
+
+    assert r.build({"type": "Good"}).out_dim == 3
+    with pytest.raises(RegistryError, match=r"things 'Abstract' .* leaves forward unimplemented"):
+        r.build({"type": "Abstract"})
+    with pytest.raises(RegistryError, match=r"things 'Silent' built a Silent that does not set out_dim"):
+        r.build({"type": "Silent"})
+    with pytest.raises(RegistryError, match=r"things 'stranger' built a Identity, which is not a Contract"):
+        r.build({"type": "stranger"})
+    # A built object passes where a config is expected only when it keeps the contract.
+    good = Good()
+    assert r.build(good) is good
+    with pytest.raises(ConfigError, match=r"expected a mapping with a 'type' key \(or a built Contract\)"):
+        r.build(nn.Identity())
