@@ -115,6 +115,23 @@ def test_each_instance_covers_its_clips_seconds(tmp_path: Path) -> None:
     assert loud[1] > 100 * loud[0] and loud[1] > 100 * loud[2]
 
 
+def test_two_ranks_share_the_videos_and_together_make_the_full_run(
+    videos: Path, full_run: tuple[Path, Any], tmp_path: Path
+) -> None:
+    """Sharding as for RGB (torchrun's RANK/WORLD_SIZE): each rank its own videos and log, one manifest."""
+    out = tmp_path / "sharded"
+    reports = [extract_features(CFG, videos, out, rank=r, world=2, progress=False) for r in (0, 1)]
+    assert reports[0].done == ["a"] and reports[1].done == ["b"]
+    for name in SECONDS:
+        for key in ("rgb", "sound"):
+            np.testing.assert_allclose(
+                np.load(out / key / f"{name}.npy"), np.load(full_run[0] / key / f"{name}.npy"), atol=1e-5
+            )
+    assert set(read_manifest(out)["videos"]) == set(SECONDS)
+    assert (out / "extract.rank0.json").exists() and (out / "extract.rank1.json").exists()
+    assert not list(out.rglob("*.tmp"))
+
+
 def test_resume_skips_finished_videos(videos: Path, full_run: tuple[Path, Any], tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = extract_features(CFG, [videos / "a.mp4"], out, progress=False)

@@ -110,3 +110,12 @@ def test_mcmoe_scores_without_a_modality_beside_the_complete_result(
     (alone,) = result["missing"]
     assert alone["dropped"] == ["audio"] and len(alone["predictions"]) == len(result["predictions"]) == 8
     assert [p["predicted"] for p in alone["predictions"]] != [p["predicted"] for p in result["predictions"]]
+    # tools/report.py puts the complete headline and each missing-modality headline side by side, with numbers.
+    from aqa_tools.report import main as report_tool
+
+    assert report_tool([results["run_dir"]]) == 0
+    page = (Path(results["run_dir"]) / "report.html").read_text()
+    for dropped in ("audio", "flow"):
+        row = page[page.index(f"headline without {dropped}") :].split("</tr>")[0]
+        spearman = missing[(dropped,)].get("test_spearman")
+        assert (f"{spearman:.3f}" if spearman is not None else "undefined") in row, row
