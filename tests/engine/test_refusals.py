@@ -286,10 +286,27 @@ def test_a_failed_export_check_leaves_no_file(tmp_path: Path, monkeypatch: pytes
     from registry import export
 
     model = registry.build_model(registry.load_recipe("actionnet/base"))
-    monkeypatch.setattr(export, "_run_program", lambda path, fmt, inputs, names: [np.zeros(1)] * 9)
+    real = export._run_program  # the program as saved, its outputs then moved: a check that must fail
+
+    def drifted(path: Path, fmt: str, inputs: list, names: list) -> list:
+        return [[np.asarray(o) + 1.0 for o in outs] for outs in real(path, fmt, inputs, names)]
+
+    monkeypatch.setattr(export, "_run_program", drifted)
     with pytest.raises(export.ExportCheckError, match="output 'score' differs from the eager model"):
         export.export_model(model, tmp_path / "m.pt2", "pt2")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_check_compares_counts_and_shapes_not_only_values() -> None:
+    from registry.export import ExportCheckError, compare
+
+    score = torch.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(ExportCheckError, match="gives 2 outputs, the eager model 1"):
+        compare((score,), [score.numpy(), score.numpy()], ["score"], "pt2 export m.pt2")
+    # [3, 1] - [3] broadcasts to [3, 3]: equal values on the diagonal would hide the wrong shape.
+    with pytest.raises(ExportCheckError, match=r"output 'score' has shape \[3, 1\] in the program, \[3\]"):
+        compare((score,), [score[:, None].numpy()], ["score"], "pt2 export m.pt2")
+    assert compare((score,), [score.numpy()], ["score"], "pt2 export m.pt2") == (0.0, 0.0)
 
 
 # -- the disk, and bugs vs. user errors ---------------------------------------------------------------

@@ -13,7 +13,7 @@ import torch
 
 import registry
 from registry import list_recipes, load_recipe
-from registry.export import export_model, flatten_outputs
+from registry.export import export_model
 from zoo.kinds import LOSSES
 
 RECIPES = [r for r in list_recipes() if "model" in load_recipe(r)]
@@ -92,18 +92,6 @@ def test_forward_backward_tiny(name: str) -> None:
     assert torch.isfinite(loss) and all(g is not None and torch.isfinite(g).all() for g in grads)
 
 
-def run_exported(path: Path, fmt: str, inputs: dict[str, torch.Tensor]) -> list[torch.Tensor]:
-    """The saved program, loaded back from its file as a user would, run on ``inputs``."""
-    if fmt == "pt2":
-        return list(torch.export.load(path).module()(*inputs.values()))
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return [
-        torch.as_tensor(o) for o in session.run(None, {i.name: inputs[i.name].numpy() for i in session.get_inputs()})
-    ]
-
-
 def test_the_exported_recipes_cover_every_way_of_composing_a_model() -> None:
     assert set().union(*(parts(load_recipe(r)["model"]) for r in EXPORTED)) == set().union(
         *(parts(load_recipe(r)["model"]) for r in RECIPES)
@@ -124,18 +112,15 @@ FEWER_REPEATS = {
 def test_export(name: str, fmt: str, tmp_path: Path) -> None:
     recipe = load_recipe(name, FEWER_REPEATS.get(load_recipe(name)["model"]["type"], []))
     model = registry.build_model(recipe)
-    result = export_model(model, tmp_path / f"model.{fmt}", fmt, recipe=recipe, lengths={k: 6 for k in model.inputs})
+    # Besides export_model's own check (a video more, longer videos than traced), the saved program, loaded
+    # once, is compared with eager on another batch of shorter, padded videos: any output beyond
+    # atol 1e-5 + rtol 1e-4 is an ExportCheckError, and then no file is kept.
+    shorter = max(4, model.min_instances())  # shorter than traced, as short as the program takes
+    new = model.example_inputs(batch=5, lengths={k: shorter for k in model.inputs}, seed=11, ragged=True)
+    result = export_model(
+        model, tmp_path / f"model.{fmt}", fmt, recipe=recipe, lengths={k: 6 for k in model.inputs}, also_check=[new]
+    )
     assert result.path.is_file()
     assert load_recipe(result.recipe_path) == recipe
     assert result.output_names[0] == "score"
-    # export_model already compared the program with eager at one new shape (a tolerance it enforces, so
-    # its max_abs_diff cannot fail a test). Here: another batch, shorter videos than traced, other seed.
-    shorter = max(4, model.min_instances())  # shorter than traced, as short as the program takes
-    new = model.example_inputs(batch=5, lengths={k: shorter for k in model.inputs}, seed=11, ragged=True)
     assert {k: list(v.shape) for k, v in new.items()} != result.checked_shapes
-    with torch.no_grad():
-        eager = flatten_outputs(model(new))
-    got = run_exported(result.path, fmt, new)
-    assert len(got) == len(result.output_names)
-    for key, value in zip(result.output_names, got):
-        torch.testing.assert_close(value, eager[key], atol=1e-5, rtol=1e-4, msg=lambda m, key=key: f"{key}: {m}")
