@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+import torch
 
 ANNOTATIONS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "annotations"
 
 SQUARE = 12  # side of the bright moving square, pixels
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """One torch thread for an extraction module (``pytestmark = pytest.mark.usefixtures("one_thread")``): on a
+    shared 2-core machine an OpenMP team of two spins on a busy core (slow, erratic)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def square_position(i: int, size: int) -> tuple[int, int]:

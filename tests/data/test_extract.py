@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +62,7 @@ def expected_instances(seconds: float) -> dict[str, int]:
     return {"dynamic": int(seconds * 5) // 4, "static": int(np.ceil(seconds))}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread: on a shared 2-core machine an OpenMP team of two spins on a busy core (slow, erratic)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/data/conftest.py
 
 
 @pytest.fixture(scope="module")

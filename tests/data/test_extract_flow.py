@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,7 @@ CFG: dict[str, Any] = {"seed": 0, "batch_size": 2, "workers": 0, "inputs": {"rgb
 SECONDS = {"a": 2.0, "b": 2.5}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/data/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,6 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-import torch
 
 import zoo
 from registry import ConfigError
@@ -29,12 +28,7 @@ FPS = 10
 OTHER = {**CFG, "seed": 1}  # another section: the same backbones with other random weights
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/data/conftest.py
 
 
 @pytest.fixture(scope="module")
