@@ -44,7 +44,14 @@ def check_size(width: int, height: int | None = None) -> tuple[int, int]:
 def background(width: int, height: int | None = None) -> np.ndarray:
     """The empty hall [height, width, 3] uint8 RGB: wall, wooden arena floor, textured carpet, white boundary line."""
     width, height = check_size(width, height)
-    return cv2.resize(_background_big(width, height), (width, height), interpolation=cv2.INTER_AREA)
+    return _read_only(cv2.resize(_background_big(width, height), (width, height), interpolation=cv2.INTER_AREA))
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A cached array every caller shares: drawing on it in place would change later renders in this process
+    only (a serial render would then differ from a parallel one), so writing to it is an error."""
+    a.flags.writeable = False
+    return a
 
 
 _ROWS = 128  # the hall is computed in blocks of this many supersampled rows: bounded memory at any frame size
@@ -60,7 +67,7 @@ def _background_big(width: int, height: int) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         for r0 in range(0, nh, _ROWS):
             img[r0 : r0 + _ROWS] = _hall_rows(nw, nh, r0, min(r0 + _ROWS, nh))
-    return img
+    return _read_only(img)
 
 
 def _hall_rows(nw: int, nh: int, r0: int, r1: int) -> np.ndarray:
@@ -104,7 +111,7 @@ def _hall_rows(nw: int, nh: int, r0: int, r1: int) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _noise_table() -> np.ndarray:
-    return np.random.default_rng(20240601).uniform(-1.0, 1.0, size=(97, 97)).astype(np.float32)
+    return _read_only(np.random.default_rng(20240601).uniform(-1.0, 1.0, size=(97, 97)).astype(np.float32))
 
 
 def _sample(table: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -133,4 +133,6 @@ def _kick(sample_rate: int) -> np.ndarray:
     # The attack ramp keeps the onset a sharp step in energy without a click at the very first sample.
     envelope = np.exp(-t / 0.05) * np.clip(t / 0.002, 0.0, 1.0)
     kick = envelope * np.sin(phase)
-    return kick / np.abs(kick).max()
+    kick = kick / np.abs(kick).max()
+    kick.flags.writeable = False  # cached and shared by every video of the process
+    return kick
