@@ -1,7 +1,7 @@
 """Benchmark: seconds per training epoch of the zoo's trainer against a minimal loop, recipe by recipe.
 
     python bench/train.py [--recipe actionnet/base --recipe peers/cofinal ...] [--rounds 5] [--threads N]
-                          [--bf16] [--data DIR]
+                          [--bf16] [--data DIR] [--floor]
 
 RG-shaped features are written to disk once, at the sizes of one apparatus of Rhythmic Gymnastics
 (200 training + 50 test videos; 68-90 Video-Swin clips x 1024 as GDLT's features of a 1.5-minute
@@ -18,6 +18,13 @@ optimiser, windows and loss) is trained by:
 Epochs of the contenders alternate in one process and their medians are compared (target: tool
 <= 1.2x the minimal loop). A full ``fit()`` of 3 epochs of each recipe is also timed, evaluation of
 the test videos and a checkpoint after each epoch included, for reference.
+
+With ``--floor``, each recipe's epoch is also set against the machine's floor: the floating-point
+operations of one training epoch plus one evaluation of the test videos, counted by
+``torch.utils.flop_counter.FlopCounterMode`` (matmuls and convolutions; elementwise work is not
+counted, so the floor is a lower bound), divided by this machine's measured matmul rate (a 2048^3
+``torch.mm``, median of 7, at the same thread count): fp32 always, bf16 only on a CPU with native
+bf16 (elsewhere it says so and quotes nothing).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -104,6 +112,45 @@ def native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def matmul_rate(dtype: torch.dtype, n: int = 2048, repeats: int = 7) -> float:
+    """This machine's matmul rate in FLOP/s: the median of ``repeats`` ``n x n @ n x n`` products (after one)."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    torch.mm(a, b)
+    times = [timed(lambda: torch.mm(a, b)) for _ in range(repeats)]
+    return 2 * n**3 / statistics.median(times)
+
+
+def epoch_flops(trainer: Any) -> int:
+    """FLOPs of one training epoch and one evaluation of the test split, as the tool runs them."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        trainer.train_epoch()
+        trainer.evaluate("test")
+    return int(counter.get_total_flops())
+
+
+def floor_lines(name: str, root: Path, out: Path, fit_epoch: float, bf16_fit: float | None) -> list[str]:
+    """The recipe's epoch (fit(), evaluation included) against the matmul floor for its counted FLOPs."""
+    base = [f"data.root={root}", f"run.out={out}", "run.device=cpu", "run.progress=false", "train.epochs=100"]
+    base += ["data.classes=[Ball]", "data.val_fraction=0.0", "run.tensorboard=false"]
+    flops = epoch_flops(zoo.engine.Trainer(load_recipe(name, base), out / name / "flops", progress=False))
+    fp32_floor = flops / matmul_rate(torch.float32)
+    lines = [
+        f"  FLOPs per epoch (train + test eval) {flops / 1e9:9.1f} GFLOP",
+        f"  fp32 floor {fp32_floor:6.2f} s; fit() epoch {fit_epoch:6.2f} s: {fit_epoch / fp32_floor:.2f}x the floor",
+    ]
+    if not native_bf16():
+        lines.append("  bf16: this CPU has no native bf16 (AVX512-BF16 / AMX): no bf16 floor quoted")
+    else:
+        bf16_floor = flops / matmul_rate(torch.bfloat16)
+        seen = "(--bf16 to time it)"
+        if bf16_fit:
+            seen = f"fit() epoch {bf16_fit:6.2f} s: {bf16_fit / bf16_floor:.2f}x the floor"
+        lines.append(f"  bf16 floor {bf16_floor:6.2f} s; {seen}")
+    return lines
+
+
 def bench_recipe(name: str, root: Path, out: Path, rounds: int, bf16: bool) -> dict[str, float]:
     """Median seconds per epoch of each contender for one recipe, and its full fit() per epoch."""
     base = [f"data.root={root}", f"run.out={out}", "run.device=cpu", "run.progress=false", "train.epochs=100"]
@@ -126,6 +173,10 @@ def bench_recipe(name: str, root: Path, out: Path, rounds: int, bf16: bool) -> d
     med = {k: statistics.median(v) for k, v in times.items()}
     full = zoo.engine.Trainer(load_recipe(name, [*base, "train.epochs=3"]), out / name / "full", progress=False)
     med["full fit() per epoch"] = timed(full.fit) / 3
+    if bf16:
+        amp_fit = load_recipe(name, [*base, "train.epochs=3", "train.amp=bf16"])
+        amp_trainer = zoo.engine.Trainer(amp_fit, out / name / "full16", progress=False)
+        med["full fit() per epoch (bf16)"] = timed(amp_trainer.fit) / 3
     return med
 
 
@@ -136,6 +187,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
     parser.add_argument("--bf16", action="store_true", help="also time the tool with train.amp=bf16")
     parser.add_argument("--data", help="folder for the RG-shaped features (default: a temp folder)")
+    parser.add_argument("--floor", action="store_true", help="also set each epoch against the matmul floor")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -143,6 +195,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = write_rg_features(Path(args.data or tmp) / "rg")
         results = {name: bench_recipe(name, root, Path(tmp) / "runs", args.rounds, args.bf16) for name in recipes}
+        floors = {
+            name: floor_lines(
+                name, root, Path(tmp) / "runs", med["full fit() per epoch"], med.get("full fit() per epoch (bf16)")
+            )
+            for name, med in results.items()
+            if args.floor
+        }
     print(f"200 training videos, {torch.get_num_threads()} threads, {args.rounds} epochs of each (medians, s/epoch):")
     if args.bf16:
         print(f"  this CPU {'has' if native_bf16() else 'has NO'} native bf16 (AVX512-BF16 / AMX)")
@@ -153,6 +212,8 @@ def main() -> None:
         print(f"  ratio tool / minimal  = {med['tool (fp32)'] / med['minimal loop (fp32)']:.3f} (target <= 1.2)")
         if "tool (bf16)" in med:
             print(f"  ratio bf16 / minimal  = {med['tool (bf16)'] / med['minimal loop (fp32)']:.3f}")
+        for line in floors.get(name, []):
+            print(line)
 
 
 if __name__ == "__main__":
