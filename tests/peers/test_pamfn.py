@@ -98,3 +98,23 @@ def test_stage_recipes_say_what_is_wrong() -> None:
     with pytest.raises(ConfigError, match="stage 'fusoin'.*fusion"):
         split_overrides(["fusoin:train.epochs=2"], ["rgb", "fusion"])
     assert split_overrides(["a=1", "rgb:b=2"], ["rgb", "fusion"]) == (["a=1"], {"rgb": ["b=2"], "fusion": []})
+
+
+@pytest.mark.parametrize("dropped", ["rgb", "flow", "audio"])
+def test_pamfn_fuses_any_two_modalities(dropped: str) -> None:
+    """Two modalities fuse as three do: every fusion block's input is [c ; fused s ; fused f], three parts of its
+    width whatever the number of modalities (it was sized by the modalities: a 2-modality PAMFN could not run)."""
+    from registry import build_model, load_recipe
+
+    kept = {k: w for k, w in {"rgb": 24, "flow": 20, "audio": 12}.items() if k != dropped}
+    overrides = [f"~model.streams.{dropped}", f"model.inputs={json.dumps(kept)}", "model.candidates=2"]
+    overrides += [f"model.streams.{k}.width=16" for k in kept]
+    model = build_model(load_recipe("multimodal/synthetic", overrides)).eval()
+    batch = model.example_inputs(batch=3, lengths=dict.fromkeys(kept, 9), seed=2, ragged=True)
+    with torch.no_grad():
+        scores = model(batch)["score"]
+        assert scores.shape == (3,) and torch.isfinite(scores).all()
+        for b in range(3):  # each video scored alone, cut to its own length, gives what the padded batch gave
+            n = int(batch[f"{next(iter(kept))}_mask"][b].sum())
+            alone = {k: v[b : b + 1, :n] for k, v in batch.items()}
+            torch.testing.assert_close(model(alone)["score"], scores[b : b + 1], atol=1e-5, rtol=1e-4)

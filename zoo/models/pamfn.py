@@ -23,7 +23,7 @@ from registry import ConfigError
 
 from ..kinds import HEADS, MODELS, STREAMS
 from .init import init_weights
-from .pamfn_fusion import FusionBlock
+from .pamfn_fusion import FUSED_PARTS, FusionBlock
 from .pyramid import PyramidStream, halve, masked_mean
 from .scorer import Scorer
 
@@ -86,7 +86,7 @@ class PAMFN(Scorer):
         dim, n = widths.pop(), len(self.streams)
         self.width = dim
         # Their constant start (a parameter that never trains): a buffer here, saved alike.
-        self.register_buffer("start", torch.zeros(n * dim))
+        self.register_buffer("start", torch.zeros(FUSED_PARTS * dim))
         self.blocks = nn.ModuleList(
             FusionBlock(dim, candidates, n, ms_heads, cm_heads, to_one=(i == 2)) for i in range(3)
         )
@@ -94,7 +94,8 @@ class PAMFN(Scorer):
             block.f_fusion.eval_noise = eval_noise
         self.feature_dropout = nn.Dropout(feature_dropout)
         self.tau = nn.Parameter(torch.tensor(float(tau)))
-        self.head = HEADS.build(head or {"type": "mlp", "hidden_dims": [dim // 2], "norm": "batch"}, in_dim=n * dim)
+        head = head or {"type": "mlp", "hidden_dims": [dim // 2], "norm": "batch"}
+        self.head = HEADS.build(head, in_dim=FUSED_PARTS * dim)
         if init is not None:
             init_weights(self, init)
 

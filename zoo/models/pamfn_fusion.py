@@ -144,6 +144,9 @@ class CrossModalFusion(nn.Module):
         return out.reshape(b, n, d), pick
 
 
+FUSED_PARTS = 3  # a fusion block's output: the refined c, the fused s and the fused f
+
+
 class FusionBlock(nn.Module):
     """``c`` refined (two 3-wide convolutions plus a 1-wide shortcut), then ``[c ; fused s ; fused f]``."""
 
@@ -151,8 +154,10 @@ class FusionBlock(nn.Module):
         self, dim: int, candidates: int, modalities: int = 3, ms_heads: int = 1, cm_heads: int = 1, to_one: bool = False
     ) -> None:
         super().__init__()
-        self.conv = conv_block(modalities * dim, dim, dim, 3, True)
-        self.short_cut = conv_block(modalities * dim, dim, None, 1, True)
+        # ``c`` is [x ; fused s ; fused f], three parts of ``dim`` whatever the number of modalities (their code
+        # writes 3 * dim, which with their three modalities reads either way).
+        self.conv = conv_block(FUSED_PARTS * dim, dim, dim, 3, True)
+        self.short_cut = conv_block(FUSED_PARTS * dim, dim, None, 1, True)
         self.s_fusion = ModalityFusion(dim, ms_heads)
         self.f_fusion = CrossModalFusion(dim, candidates, modalities, cm_heads, to_one)
 
