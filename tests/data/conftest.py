@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -24,6 +25,34 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def sharded_like_full_run(cfg: dict[str, Any], videos: Path, full: Path, names: list[str], out: Path) -> None:
+    """Two ranks (torchrun's RANK/WORLD_SIZE) extract ``videos`` into ``out``: each takes its share and keeps its
+    own log, one manifest lists every video, and every input's features are those of the one-process run ``full``."""
+    from zoo.data.extract import extract_features, read_manifest
+
+    reports = [extract_features(cfg, videos, out, rank=r, world=2, progress=False) for r in (0, 1)]
+    assert reports[0].done == names[0::2] and reports[1].done == names[1::2]
+    for name in names:
+        for key in cfg["inputs"]:
+            np.testing.assert_allclose(
+                np.load(out / key / f"{name}.npy"), np.load(full / key / f"{name}.npy"), atol=1e-5
+            )
+    assert set(read_manifest(out)["videos"]) == set(names)
+    assert (out / "extract.rank0.json").exists() and (out / "extract.rank1.json").exists()
+    assert not list(out.rglob("*.tmp"))
+
+
+def workers_like_full_run(cfg: dict[str, Any], videos: Path, full: Path, names: list[str]) -> None:
+    """Two worker processes give the features of the one-process run ``full``."""
+    from zoo.data.extract import Extractor
+
+    results = list(Extractor(cfg, workers=2).stream([videos / f"{name}.mp4" for name in names]))
+    assert [r.error for r in results] == [None] * len(names)
+    for name, result in zip(names, results):
+        for key in cfg["inputs"]:
+            np.testing.assert_allclose(result.features[key], np.load(full / key / f"{name}.npy"), atol=1e-5)
 
 
 def square_position(i: int, size: int) -> tuple[int, int]:

@@ -11,6 +11,7 @@ import torch
 
 from registry import ConfigError
 from tests.data.av_videos import tone, write_av
+from tests.data.conftest import sharded_like_full_run, workers_like_full_run
 from tests.data.test_extract import CFG as EXTRACT_CFG
 from zoo.backbones.audio import AudioSpec
 from zoo.data.audio import read_audio
@@ -112,18 +113,7 @@ def test_each_instance_covers_its_clips_seconds(tmp_path: Path) -> None:
 def test_two_ranks_share_the_videos_and_together_make_the_full_run(
     videos: Path, full_run: tuple[Path, Any], tmp_path: Path
 ) -> None:
-    """Sharding as for RGB (torchrun's RANK/WORLD_SIZE): each rank its own videos and log, one manifest."""
-    out = tmp_path / "sharded"
-    reports = [extract_features(CFG, videos, out, rank=r, world=2, progress=False) for r in (0, 1)]
-    assert reports[0].done == ["a"] and reports[1].done == ["b"]
-    for name in SECONDS:
-        for key in ("rgb", "sound"):
-            np.testing.assert_allclose(
-                np.load(out / key / f"{name}.npy"), np.load(full_run[0] / key / f"{name}.npy"), atol=1e-5
-            )
-    assert set(read_manifest(out)["videos"]) == set(SECONDS)
-    assert (out / "extract.rank0.json").exists() and (out / "extract.rank1.json").exists()
-    assert not list(out.rglob("*.tmp"))
+    sharded_like_full_run(CFG, videos, full_run[0], list(SECONDS), tmp_path / "sharded")
 
 
 def test_resume_skips_finished_videos(videos: Path, full_run: tuple[Path, Any], tmp_path: Path) -> None:
@@ -140,12 +130,7 @@ def test_resume_skips_finished_videos(videos: Path, full_run: tuple[Path, Any], 
 
 def test_worker_processes_give_the_same_features(videos: Path, full_run: tuple[Path, Any]) -> None:
     """Audio decoding and the log-mel front-end run in worker processes as they do here."""
-    paths = [videos / f"{name}.mp4" for name in SECONDS]
-    results = list(Extractor(CFG, workers=2).stream(paths))
-    assert [r.error for r in results] == [None, None]
-    for name, result in zip(SECONDS, results):
-        for key in ("rgb", "sound"):
-            np.testing.assert_allclose(result.features[key], np.load(full_run[0] / key / f"{name}.npy"), atol=1e-5)
+    workers_like_full_run(CFG, videos, full_run[0], list(SECONDS))
 
 
 def test_a_video_without_audio_is_refused_by_name(videos: Path, tmp_path: Path) -> None:

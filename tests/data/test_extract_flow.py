@@ -11,6 +11,7 @@ import torch
 
 from registry import ConfigError
 from tests.data.av_videos import write_av
+from tests.data.conftest import sharded_like_full_run, workers_like_full_run
 from zoo.backbones.flow import FlowBackbone, FlowSettings
 from zoo.backbones.video import adapt_stem_weight
 from zoo.data.extract import Extractor, extract_features, read_manifest, resolve_config
@@ -113,28 +114,12 @@ def test_raft_weights_come_from_a_local_file(tmp_path: Path) -> None:
 def test_two_ranks_share_the_videos_and_together_make_the_full_run(
     videos: Path, full_run: tuple[Path, Any], tmp_path: Path
 ) -> None:
-    """Sharding as for RGB (torchrun's RANK/WORLD_SIZE): each rank its own videos and log, one manifest."""
-    out = tmp_path / "sharded"
-    reports = [extract_features(CFG, videos, out, rank=r, world=2, progress=False) for r in (0, 1)]
-    assert reports[0].done == ["a"] and reports[1].done == ["b"]
-    for name in SECONDS:
-        for key in ("rgb", "motion"):
-            np.testing.assert_allclose(
-                np.load(out / key / f"{name}.npy"), np.load(full_run[0] / key / f"{name}.npy"), atol=1e-5
-            )
-    assert set(read_manifest(out)["videos"]) == set(SECONDS)
-    assert (out / "extract.rank0.json").exists() and (out / "extract.rank1.json").exists()
-    assert not list(out.rglob("*.tmp"))
+    sharded_like_full_run(CFG, videos, full_run[0], list(SECONDS), tmp_path / "sharded")
 
 
 def test_worker_processes_give_the_same_features(videos: Path, full_run: tuple[Path, Any]) -> None:
     """Decoding and clip sampling run in worker processes; flow and the backbone here: the same features."""
-    paths = [videos / f"{name}.mp4" for name in SECONDS]
-    results = list(Extractor(CFG, workers=2).stream(paths))
-    assert [r.error for r in results] == [None, None]
-    for name, result in zip(SECONDS, results):
-        for key in ("rgb", "motion"):
-            np.testing.assert_allclose(result.features[key], np.load(full_run[0] / key / f"{name}.npy"), atol=1e-5)
+    workers_like_full_run(CFG, videos, full_run[0], list(SECONDS))
 
 
 def test_resume_skips_finished_videos(videos: Path, full_run: tuple[Path, Any], tmp_path: Path) -> None:
