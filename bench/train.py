@@ -112,6 +112,20 @@ def native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def overrides(root: Path, out: Path) -> list[str]:
+    """One apparatus of the RG-shaped set at ``root``, no validation split, runs under ``out``, on the CPU."""
+    return [
+        f"data.root={root}",
+        f"run.out={out}",
+        "run.device=cpu",
+        "run.progress=false",
+        "train.epochs=100",
+        "data.classes=[Ball]",
+        "data.val_fraction=0.0",
+        "run.tensorboard=false",
+    ]
+
+
 def matmul_rate(dtype: torch.dtype, n: int = 2048, repeats: int = 7) -> float:
     """This machine's matmul rate in FLOP/s: the median of ``repeats`` ``n x n @ n x n`` products (after one)."""
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
@@ -132,8 +146,7 @@ def epoch_flops(trainer: Any) -> int:
 
 def floor_lines(name: str, root: Path, out: Path, fit_epoch: float, bf16_fit: float | None) -> list[str]:
     """The recipe's epoch (fit(), evaluation included) against the matmul floor for its counted FLOPs."""
-    base = [f"data.root={root}", f"run.out={out}", "run.device=cpu", "run.progress=false", "train.epochs=100"]
-    base += ["data.classes=[Ball]", "data.val_fraction=0.0", "run.tensorboard=false"]
+    base = overrides(root, out)
     flops = epoch_flops(zoo.engine.Trainer(load_recipe(name, base), out / name / "flops", progress=False))
     fp32_floor = flops / matmul_rate(torch.float32)
     lines = [
@@ -153,8 +166,7 @@ def floor_lines(name: str, root: Path, out: Path, fit_epoch: float, bf16_fit: fl
 
 def bench_recipe(name: str, root: Path, out: Path, rounds: int, bf16: bool) -> dict[str, float]:
     """Median seconds per epoch of each contender for one recipe, and its full fit() per epoch."""
-    base = [f"data.root={root}", f"run.out={out}", "run.device=cpu", "run.progress=false", "train.epochs=100"]
-    base += ["data.classes=[Ball]", "data.val_fraction=0.0", "run.tensorboard=false"]
+    base = overrides(root, out)
     fp32 = load_recipe(name, base)
     tool = zoo.engine.Trainer(fp32, out / name / "fp32", progress=False)
     contenders: dict[str, Callable[[], object]] = {
