@@ -97,36 +97,29 @@ def _check_inputs(model: nn.Module, traced: dict[str, Tensor]) -> dict[str, Tens
     return model.example_inputs(batch=batch, lengths=lengths, seed=1, ragged=True)
 
 
+def _trace(wrapper: nn.Module, args: tuple[Tensor, ...], dynamic: Any) -> torch.export.ExportedProgram:
+    """One ``torch.export`` trace, which every format is written from (tracing is most of an export's cost)."""
+    return torch.export.export(wrapper, args, dynamic_shapes=(dynamic,))
+
+
 def _write_program(
-    wrapper: nn.Module,
-    args: tuple[Tensor, ...],
-    dynamic: Any,
-    fmt: str,
-    names: list[str],
-    outputs: list[str],
-    tmp: Path,
+    program: torch.export.ExportedProgram, fmt: str, names: list[str], outputs: list[str], tmp: Path
 ) -> None:
     if fmt == "pt2":
-        torch.export.save(torch.export.export(wrapper, args, dynamic_shapes=(dynamic,)), tmp)
+        with open(tmp, "wb") as f:  # a file object: torch warns about a path not ending in .pt2 (our temporary)
+            torch.export.save(program, f)
         return
     with warnings.catch_warnings():  # the exporter narrates axis renames it handles itself
         warnings.simplefilter("ignore", UserWarning)
-        program = torch.onnx.export(
-            wrapper,
-            args,
-            dynamic_shapes=(dynamic,),
-            input_names=names,
-            output_names=outputs,
-            dynamo=True,
-            verbose=False,
-        )
-    program.save(str(tmp))
+        onnx_program = torch.onnx.export(program, input_names=names, output_names=outputs, dynamo=True, verbose=False)
+    onnx_program.save(str(tmp))
 
 
 def _run_program(path: Path, fmt: str, inputs: Sequence[Mapping[str, Tensor]], names: list[str]) -> list[list[Any]]:
     """The saved program loaded once (loading is most of the cost), run on each set of ``inputs``."""
     if fmt == "pt2":
-        program = torch.export.load(path).module()
+        with open(path, "rb") as f:
+            program = torch.export.load(f).module()
         return [list(program(*(x[n] for n in names))) for x in inputs]
     try:
         import onnxruntime as ort
@@ -177,14 +170,36 @@ def export_model(
     than traced (``checked_shapes``) and on each input set of ``also_check``, and compares every output with
     the eager model; any difference beyond the tolerance is an ``ExportCheckError`` and no file is kept.
     """
-    if format not in FORMATS:
-        raise ConfigError(f"export format must be one of {FORMATS}, got {format!r}")
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise ConfigError(f"{path} exists; choose another --out or pass --force to replace it")
+    return export_formats(model, {format: path}, recipe, batch, lengths, overwrite, also_check)[format]
+
+
+def export_formats(
+    model: nn.Module,
+    paths: Mapping[str, str | os.PathLike[str]],
+    recipe: Mapping[str, Any] | None = None,
+    batch: int = 2,
+    lengths: dict[str, int] | None = None,
+    overwrite: bool = True,
+    also_check: Sequence[Mapping[str, Tensor]] = (),
+) -> dict[str, ExportResult]:
+    """``export_model`` to several formats (``{format: path}``) from one trace, each file checked alone.
+
+    The formats are written in the order given; a format whose check fails raises and keeps no file of its
+    own, while the files of the formats before it, checked already, are kept.
+    """
+    for fmt in paths:
+        if fmt not in FORMATS:
+            raise ConfigError(f"export format must be one of {FORMATS}, got {fmt!r}")
+    if not paths:
+        raise ConfigError(f"export: name at least one format of {FORMATS}")
+    targets = {fmt: Path(p) for fmt, p in paths.items()}
+    for target in targets.values():
+        if target.exists() and not overwrite:
+            raise ConfigError(f"{target} exists; choose another --out or pass --force to replace it")
     model = model.eval()
     traced = model.example_inputs(batch=batch, lengths=lengths, seed=0, ragged=False)
     names = list(traced)
+    results: dict[str, ExportResult] = {}
     with torch.no_grad():
         outputs = _output_names(model, traced)
         wrapper = Positional(model, names, outputs).eval()
@@ -194,33 +209,36 @@ def export_model(
             if set(x) != set(names):
                 raise ConfigError(f"export: also_check inputs must be {sorted(names)} (those traced), got {sorted(x)}")
         expected = [wrapper(*(x[n] for n in names)) for x in checks]
-        diffs: list[tuple[float, float]] = []
+        program = _trace(wrapper, tuple(traced[n] for n in names), _dynamic_shapes(model, names))
+        shapes = {n: list(check[n].shape) for n in names}
+        for fmt, path in targets.items():
+            diffs: list[tuple[float, float]] = []
 
-        def write_and_check(tmp: Path) -> None:  # the file gets its final name only if the check passes
-            args = tuple(traced[n] for n in names)
-            _write_program(wrapper, args, _dynamic_shapes(model, names), format, names, outputs, tmp)
-            for want, got in zip(expected, _run_program(tmp, format, checks, names), strict=True):
-                diffs.append(compare(want, got, outputs, f"{format} export {path.name}"))
+            def write_and_check(tmp: Path, fmt: str = fmt, path: Path = path, diffs: list = diffs) -> None:
+                # the file gets its final name only if the check passes
+                _write_program(program, fmt, names, outputs, tmp)
+                for want, got in zip(expected, _run_program(tmp, fmt, checks, names), strict=True):
+                    diffs.append(compare(want, got, outputs, f"{fmt} export {path.name}"))
 
-        write_atomic(path, write_and_check)
-    worst_abs, worst_rel = max(d[0] for d in diffs), max(d[1] for d in diffs)
-    recipe_path = None
-    if recipe is not None:
-        recipe_path = path.with_name(path.name + ".recipe.yaml")
-        dump_recipe(recipe, recipe_path)
-    shapes = {n: list(check[n].shape) for n in names}
-    return ExportResult(path, format, recipe_path, outputs, worst_abs, worst_rel, shapes)
+            write_atomic(path, write_and_check)
+            recipe_path = None
+            if recipe is not None:
+                recipe_path = path.with_name(path.name + ".recipe.yaml")
+                dump_recipe(recipe, recipe_path)
+            worst_abs, worst_rel = max(d[0] for d in diffs), max(d[1] for d in diffs)
+            results[fmt] = ExportResult(path, fmt, recipe_path, outputs, worst_abs, worst_rel, shapes)
+    return results
 
 
 def export_recipe(
     recipe: Mapping[str, Any] | None,
-    out: str | os.PathLike[str],
-    format: str = "pt2",
+    paths: Mapping[str, str | os.PathLike[str]],
     checkpoint: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     trust_imports: bool = False,
-) -> ExportResult:
-    """Export a recipe's model (untrained, or with a checkpoint's weights; the checkpoint's recipe by default)."""
+) -> dict[str, ExportResult]:
+    """Export a recipe's model (untrained, or with a checkpoint's weights; the checkpoint's recipe by default)
+    to each ``{format: path}`` of ``paths``, from one trace."""
     from .checkpoint import build_model, load_checkpoint, load_state
 
     ckpt = load_checkpoint(checkpoint) if checkpoint is not None else None
@@ -234,4 +252,4 @@ def export_recipe(
     )
     if ckpt is not None:
         load_state(model, ckpt["model"], source=str(checkpoint))
-    return export_model(model, out, format, recipe=recipe, overwrite=overwrite)
+    return export_formats(model, paths, recipe=recipe, overwrite=overwrite)

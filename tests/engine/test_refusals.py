@@ -268,10 +268,16 @@ def test_a_trained_checkpoint_with_input_statistics_exports_to_onnx(
     ]
     run = Path(zoo.engine.train("actionnet/base", ov, progress=False)["run_dir"])
     monkeypatch.chdir(tmp_path)
-    assert export_tool(["--checkpoint", str(run / "last.pt"), "--format", "onnx"]) == 0
-    made = tmp_path / "exports" / "actionnet_base.onnx"
-    assert made.is_file()  # named by the recipe, not 'last'
-    capsys.readouterr()
+    assert export_tool(["--checkpoint", str(run / "last.pt"), "--format", "pt2,onnx"]) == 0  # one trace, two files
+    lines = capsys.readouterr().out.splitlines()
+    wrote = [line.split()[1] for line in lines if line.startswith("wrote ")]
+    assert wrote == ["exports/actionnet_base.pt2", "exports/actionnet_base.onnx"]
+    for suffix in ("pt2", "onnx"):  # named by the recipe, not 'last', each checked and with its recipe
+        assert (tmp_path / "exports" / f"actionnet_base.{suffix}.recipe.yaml").is_file()
+    with pytest.raises(SystemExit) as usage:  # argparse's usage error
+        export_tool(["--checkpoint", str(run / "last.pt"), "--format", "pt3"])
+    assert usage.value.code == 2
+    assert "expected one or more of pt2, onnx, comma-separated; got 'pt3'" in capsys.readouterr().err
     # An existing file is kept unless --force (checked on a pt2 export: the same rule, a third of the time).
     old = tmp_path / "exports" / "actionnet_base.pt2"
     old.write_bytes(b"an earlier export")

@@ -13,7 +13,7 @@ import torch
 
 import registry
 from registry import list_recipes, load_recipe
-from registry.export import export_model
+from registry.export import export_formats
 from zoo.kinds import LOSSES
 
 RECIPES = [r for r in list_recipes() if "model" in load_recipe(r)]
@@ -107,20 +107,21 @@ FEWER_REPEATS = {
 }
 
 
-@pytest.mark.parametrize("fmt", ["pt2", "onnx"])
 @pytest.mark.parametrize("name", EXPORTED)
-def test_export(name: str, fmt: str, tmp_path: Path) -> None:
+def test_export(name: str, tmp_path: Path) -> None:
     recipe = load_recipe(name, FEWER_REPEATS.get(load_recipe(name)["model"]["type"], []))
     model = registry.build_model(recipe)
-    # Besides export_model's own check (a video more, longer videos than traced), the saved program, loaded
-    # once, is compared with eager on another batch of shorter, padded videos: any output beyond
-    # atol 1e-5 + rtol 1e-4 is an ExportCheckError, and then no file is kept.
+    # Both formats from one trace (tools/export.py --format pt2,onnx). Besides export_formats's own check (a
+    # video more, longer videos than traced), each saved program, loaded once, is compared with eager on
+    # another batch of shorter, padded videos: any output beyond atol 1e-5 + rtol 1e-4 is an ExportCheckError,
+    # and then no file is kept.
     shorter = max(4, model.min_instances())  # shorter than traced, as short as the program takes
     new = model.example_inputs(batch=5, lengths={k: shorter for k in model.inputs}, seed=11, ragged=True)
-    result = export_model(
-        model, tmp_path / f"model.{fmt}", fmt, recipe=recipe, lengths={k: 6 for k in model.inputs}, also_check=[new]
-    )
-    assert result.path.is_file()
-    assert load_recipe(result.recipe_path) == recipe
-    assert result.output_names[0] == "score"
-    assert {k: list(v.shape) for k, v in new.items()} != result.checked_shapes
+    paths = {fmt: tmp_path / f"model.{fmt}" for fmt in ("pt2", "onnx")}
+    results = export_formats(model, paths, recipe=recipe, lengths={k: 6 for k in model.inputs}, also_check=[new])
+    assert list(results) == ["pt2", "onnx"]
+    for result in results.values():
+        assert result.path.is_file()
+        assert load_recipe(result.recipe_path) == recipe
+        assert result.output_names[0] == "score"
+        assert {k: list(v.shape) for k, v in new.items()} != result.checked_shapes
