@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 MIN_VIDEOS = 3  # Spearman of 2 videos is always +-1: it says nothing about ranking
 FEW_VIDEOS = 10  # below this a split's Spearman is too noisy to compare models: say so
@@ -66,6 +65,8 @@ def spearman(pred: Sequence[float], true: Sequence[float]) -> float | None:
     """Spearman's rank correlation (scipy); None where ``spearman_undefined`` gives a reason."""
     if spearman_undefined(pred, true) is not None:
         return None
+    from scipy import stats  # here, not at the top: scipy.stats adds ~0.9 s to every tool's start
+
     return float(stats.spearmanr(np.asarray(pred, float), np.asarray(true, float)).statistic)
 
 
