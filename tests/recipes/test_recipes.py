@@ -105,11 +105,26 @@ FEWER_REPEATS = {
     "pamfn": ["model.candidates=2"],
     "mcmoe": ["model.encoder.num_layers=2", "model.decoder.layers=2"],
 }
+# Models whose modalities repeat one path (a branch or an embedding each, fused over however many there are):
+# two of them export the way three do, in 71% (MCMoE) and 88% (PAMFN) of the time (one run each).
+TWO_MODALITIES = {"pamfn", "mcmoe"}
+
+
+def fewer_repeats(name: str) -> dict[str, Any]:
+    """The recipe as its export test builds it: ``FEWER_REPEATS`` applied, the last of 3+ modalities dropped."""
+    kind = load_recipe(name)["model"]["type"]
+    recipe = load_recipe(name, FEWER_REPEATS.get(kind, []))
+    model = recipe["model"]
+    if kind in TWO_MODALITIES and len(model["inputs"]) > 2:
+        last = list(model["inputs"])[-1]
+        del model["inputs"][last]
+        (model.get("streams") or {}).pop(last, None)
+    return recipe
 
 
 @pytest.mark.parametrize("name", EXPORTED)
 def test_export(name: str, tmp_path: Path) -> None:
-    recipe = load_recipe(name, FEWER_REPEATS.get(load_recipe(name)["model"]["type"], []))
+    recipe = fewer_repeats(name)
     model = registry.build_model(recipe)
     # Both formats from one trace (tools/export.py --format pt2,onnx). Besides export_formats's own check (a
     # video more, longer videos than traced), each saved program, loaded once, is compared with eager on
