@@ -3,7 +3,8 @@
 A tool builds its parser with ``parser(__doc__)``, parses (``--help`` and argument errors end here,
 in well under a second: neither torch nor the zoo is imported yet), then hands its work to
 ``run(work)``: a ``UserError`` prints as ``error: <message>`` and exits with its code (2 input, 3
-diverged, 4 disk full); anything else is a bug and keeps its traceback.
+diverged, 4 disk full); training stopped by SIGINT/SIGTERM prints how to resume and exits with 128 + the
+signal's number; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def run(work: Callable[[], int | None]) -> int:
     """``work()``'s exit code; a user error is one line on stderr and its exit code."""
     try:
         return int(work() or 0)
+    except KeyboardInterrupt as e:
+        code = getattr(e, "exit_code", None)  # zoo's TrainingInterrupted: saved, resumable
+        if code is None:
+            raise
+        print(f"stopped: {e}", file=sys.stderr)
+        return int(code)
     except Exception as e:
         from registry import UserError
 

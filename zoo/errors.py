@@ -28,6 +28,18 @@ class TrainingDiverged(UserError, RuntimeError):
     exit_code = 3
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped training at the end of an epoch, with ``last.pt`` saved: ``--resume`` continues.
+
+    A ``KeyboardInterrupt``, so code that stops on Ctrl-C stops on it too; tools exit with ``exit_code``
+    (128 + the signal's number, as a shell reports a process the signal ended).
+    """
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum, self.exit_code = signum, 128 + signum
+
+
 __all__ = [
     "ConfigError",
     "DataError",
@@ -38,5 +50,6 @@ __all__ = [
     "RecipeError",
     "RegistryError",
     "TrainingDiverged",
+    "TrainingInterrupted",
     "UserError",
 ]

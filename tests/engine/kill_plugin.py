@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import signal as signal_module  # SignalAtEpoch takes an argument named signal
 from typing import Any
 
 from zoo.engine.hooks import Hook
@@ -21,3 +22,15 @@ class KillAtEpoch(Hook):
     def __call__(self, trainer: Any, epoch: int) -> None:
         if epoch == self.epoch:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register("test_signal_at_epoch")
+class SignalAtEpoch(Hook):
+    """Test plugin: send this process ``signal`` (a name: SIGTERM, SIGINT) at the end of ``epoch``."""
+
+    def __init__(self, epoch: int, signal: str = "SIGTERM") -> None:
+        self.epoch, self.signum = epoch, int(getattr(signal_module, signal))
+
+    def __call__(self, trainer: Any, epoch: int) -> None:
+        if epoch == self.epoch:
+            os.kill(os.getpid(), self.signum)

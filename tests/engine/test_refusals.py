@@ -333,7 +333,7 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_last_good_one(
         return real_open(path, mode, *args, **kwargs)
 
     monkeypatch.setattr(registry.files, "open", fills_up, raising=False)
-    assert train_tool(["actionnet/base", *tiny_overrides(data, tmp_path, epochs=3)]) == 4
+    assert train_tool(["actionnet/base", *tiny_overrides(data, tmp_path, epochs=3), "run.checkpoint_every=1"]) == 4
     err = capsys.readouterr().err
     assert "no space left on" in err and "the previous last.pt is kept" in err and "Traceback" not in err
     (run,) = (tmp_path / "actionnet" / "base").iterdir()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,17 +33,30 @@ def history(run_dir: Path) -> list[dict]:
 
 
 @pytest.mark.slow  # seconds of other processes or of rendering: skip with -m 'not slow'
-def test_killed_run_resumes_to_the_same_result(data: Path, tmp_path: Path) -> None:
-    ov = tiny_overrides(data, tmp_path / "killed", epochs=6)
-    killer = ["imports=[zoo, tests.engine.kill_plugin]", "train.hooks=[{type: test_kill_at_epoch, epoch: 3}]"]
-    train = [sys.executable, "tools/train.py", "actionnet/base", *ov, *killer]
+def test_killed_or_signalled_run_resumes_to_the_same_result(data: Path, tmp_path: Path) -> None:
+    ov = [*tiny_overrides(data, tmp_path / "killed", epochs=6), "run.checkpoint_every=3"]
+    # SIGKILL after epoch 3 (last.pt written there: every 3 epochs); after resuming, SIGTERM at the end of
+    # epoch 4: the run finishes epoch 5, saves it and stops, resumable.
+    plugins = "[{type: test_kill_at_epoch, epoch: 3}, {type: test_signal_at_epoch, epoch: 4, signal: SIGTERM}]"
+    train = [sys.executable, "tools/train.py", "actionnet/base", *ov, "imports=[zoo, tests.engine.kill_plugin]"]
+    train.append(f"train.hooks={plugins}")
     first = run(train)
     assert first.returncode == -9, first.stderr  # SIGKILL, mid-way
     (run_dir,) = (tmp_path / "killed" / "actionnet" / "base").iterdir()
     assert load_checkpoint(run_dir / "last.pt")["epoch"] == 3
     assert not list(run_dir.glob(".tmp-*")) and not (run_dir / "results.json").exists()
+    signalled = run([*train, "--resume"])
+    assert signalled.returncode == 128 + signal.SIGTERM, signalled.stderr
+    assert "SIGTERM: finishing epoch 5 of 6, then saving last.pt" in signalled.stderr
+    assert f"stopped: SIGTERM: stopped after epoch 5 of 6; {run_dir / 'last.pt'} holds it" in signalled.stderr
+    assert "tools/train.py actionnet/base --resume" in signalled.stderr
+    assert load_checkpoint(run_dir / "last.pt")["epoch"] == 5  # saved at the signal, not at the next multiple of 3
+    state = json.loads((run_dir / "run.json").read_text())
+    assert (state["status"], state["epoch"], state["signal"]) == ("interrupted", 5, "SIGTERM")
+    assert not (run_dir / "results.json").exists()
     resumed = run([*train, "--resume"])
     assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
     # The same run without interruption, in this process (same threads: OMP_NUM_THREADS=1).
     torch_threads = zoo.engine.trainer.torch.get_num_threads()
     zoo.engine.trainer.torch.set_num_threads(1)

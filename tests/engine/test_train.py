@@ -99,16 +99,28 @@ def test_bf16_autocast_trains(data: Path, tmp_path: Path) -> None:
     assert zoo.engine.test_checkpoint(ckpt, progress=False)["mse"] == pytest.approx(results["last"]["test_mse"])
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(data: Path, tmp_path: Path, registered: Any) -> None:
+# 6 batches per epoch: NaN in batch 9 is in epoch 2, in batch 21 in epoch 4.
+@pytest.mark.parametrize(
+    ("every", "calls", "said", "kept"),
+    [
+        (1, 9, r"epoch 2 .*last good checkpoint is kept: .*last\.pt \(epoch 1\)", 1),
+        (2, 21, r"epoch 4 .*last good checkpoint is kept: .*last\.pt \(epoch 2\)", 2),  # the file's, not epoch 3
+        (10, 9, r"epoch 2 .*No checkpoint was written yet \(run\.checkpoint_every=10\)", None),
+    ],
+)
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(
+    data: Path, tmp_path: Path, registered: Any, every: int, calls: int, said: str, kept: int | None
+) -> None:
     registered(LOSSES, "test_nan_after", NanAfter)
     ov = [
         *tiny_overrides(data, tmp_path, epochs=5),
-        "loss={_replace_: true, type: test_nan_after, calls: 9}",  # 6 batches per epoch: NaN in epoch 2
+        f"loss={{_replace_: true, type: test_nan_after, calls: {calls}}}",
+        f"run.checkpoint_every={every}",
     ]
-    with pytest.raises(zoo.engine.TrainingDiverged, match=r"epoch 2.*last good checkpoint is kept.*epoch 1"):
+    with pytest.raises(zoo.engine.TrainingDiverged, match=said):
         zoo.engine.train("actionnet/base", ov, progress=False)
     (run,) = run_dirs(tmp_path)
-    assert load_checkpoint(run / "last.pt")["epoch"] == 1
+    assert (load_checkpoint(run / "last.pt")["epoch"] if kept else (run / "last.pt").exists()) == (kept or False)
 
 
 def test_per_class_protocol_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -79,7 +79,7 @@ class Run:
     out: str = option("runs")  # runs/<recipe>/<timestamp>/
     device: str = option("auto")  # auto | cpu | cuda | cuda:N
     tensorboard: bool = option(True)
-    checkpoint_every: int = option(1, min=1)  # last.pt every N epochs (and the last)
+    checkpoint_every: int = option(10, min=1)  # last.pt every N epochs, the last, and on SIGINT/SIGTERM
     progress: bool = option(True)
 
     def __post_init__(self) -> None:

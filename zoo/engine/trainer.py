@@ -8,10 +8,14 @@ the same steps as a single process.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import signal
+import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +29,7 @@ from registry.provenance import check_match
 
 from ..amp import autocast_dtype
 from ..data.features import FeatureData, check_plausible
-from ..errors import TrainingDiverged
+from ..errors import TrainingDiverged, TrainingInterrupted
 from ..kinds import HOOKS, LOSSES
 from ..progress import progress as progress_bar
 from .distributed import World, all_true, barrier, init_process_group, pick_device, world_from_env
@@ -41,7 +45,10 @@ from .sections import Recipe, check_one_seed, check_recipe
 
 OPTIMISTIC = "best on test (optimistic: chosen by looking at the test set; not a result)"
 
-__all__ = ["OPTIMISTIC", "Trainer", "TrainingDiverged", "build_data"]
+__all__ = ["OPTIMISTIC", "STOP_SIGNALS", "Trainer", "TrainingDiverged", "TrainingInterrupted", "build_data"]
+
+# Ask a run to stop: it finishes the epoch, saves last.pt and ends resumable; the same signal again stops it now.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def build_data(recipe: Recipe, inputs: dict[str, int], progress: bool = True) -> FeatureData:
@@ -113,6 +120,8 @@ class Trainer:
         self.best: dict[str, Any] | None = None
         self.best_state: dict[str, Any] | None = None  # the selected weights, kept in memory (what predictions use)
         self.epoch, self.train_time, self.stop_requested = 0, 0.0, False
+        self.signal: int | None = None  # SIGINT/SIGTERM received during fit(): stop after this epoch
+        self.saved_epoch: int | None = None  # the epoch last.pt holds, when this process wrote it
         if resume:
             self._resume()
         self.net = self._wrap(self.model, train.compile)
@@ -211,7 +220,9 @@ class Trainer:
 
     def _kept(self) -> str:
         last = self.run_dir / "last.pt"
-        return f"The last good checkpoint is kept: {last} (epoch {self.epoch})." if last.exists() else ""
+        if not last.exists():
+            return f"No checkpoint was written yet (run.checkpoint_every={self.sections.run.checkpoint_every})."
+        return f"The last good checkpoint is kept: {last} (epoch {load_checkpoint(last)['epoch']})."
 
     def evaluate(self, split: str = "test") -> Predictions:
         part = getattr(self.data, split)
@@ -219,32 +230,47 @@ class Trainer:
 
     # -- the run ----------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
-        """Train the remaining epochs, evaluating and checkpointing as the recipe says; returns the results."""
+        """Train the remaining epochs, evaluating and checkpointing as the recipe says; returns the results.
+
+        ``last.pt`` is written every ``run.checkpoint_every`` epochs, at the last one, and when SIGINT or
+        SIGTERM asks the run to stop: it then ends after the epoch it is in (``TrainingInterrupted``), its
+        ``run.json`` says ``interrupted`` and ``--resume`` continues it exactly.
+        """
         bar = progress_bar(self.epochs, self.name, "ep", enabled=self.progress and self.world.main, initial=self.epoch)
         every, keep_every = self.sections.eval.every, self.sections.run.checkpoint_every
         try:
-            for epoch in range(self.epoch + 1, self.epochs + 1):
-                tic = time.perf_counter()
-                lr = self.optimizer.param_groups[0]["lr"]
-                loss = self.train_epoch()
-                self.epoch = epoch
-                seconds = time.perf_counter() - tic
-                self.train_time += seconds
-                row: dict[str, Any] = {"epoch": epoch, "lr": lr, "train_loss": loss, "epoch_seconds": seconds}
-                if epoch % every == 0 or epoch == self.epochs:
-                    row.update(self._evaluate_epoch())
-                self.history.append(row)
-                self._update_selection(row)
-                if self.world.main and (epoch % keep_every == 0 or epoch == self.epochs):
+            with self._stop_on_signals():
+                for epoch in range(self.epoch + 1, self.epochs + 1):
+                    tic = time.perf_counter()
+                    lr = self.optimizer.param_groups[0]["lr"]
+                    loss = self.train_epoch()
+                    self.epoch = epoch
+                    seconds = time.perf_counter() - tic
+                    self.train_time += seconds
+                    row: dict[str, Any] = {"epoch": epoch, "lr": lr, "train_loss": loss, "epoch_seconds": seconds}
+                    if epoch % every == 0 or epoch == self.epochs:
+                        row.update(self._evaluate_epoch())
+                    self.history.append(row)
+                    self._update_selection(row)
+                    # every rank stops at the same epoch, whichever of them got the signal
+                    stop = not all_true(self.signal is None, self.world, self.device) and epoch < self.epochs
+                    if self.world.main:
+                        if epoch % keep_every == 0 or epoch == self.epochs or stop:
+                            self._save(self.run_dir / "last.pt")
+                        self.log.epoch(self.history)  # every epoch: TensorBoard gets each row once, as it comes
+                    barrier(self.world)
+                    for hook in self.hooks:
+                        hook(self, epoch)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.4f}", **self._live_metric(row))
+                    if stop:
+                        self._interrupted()
+                    if self.stop_requested:
+                        break
+                if self.world.main and self.saved_epoch != self.epoch:  # a hook ended the run between checkpoints
                     self._save(self.run_dir / "last.pt")
-                    self.log.epoch(self.history)
-                barrier(self.world)
-                for hook in self.hooks:
-                    hook(self, epoch)
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4f}", **self._live_metric(row))
-                if self.stop_requested:
-                    break
+        except TrainingInterrupted:
+            raise
         except BaseException:
             if self.log:
                 write_state(self.run_dir, "failed", epoch=self.epoch)
@@ -261,6 +287,47 @@ class Trainer:
             self.log.close()
             write_state(self.run_dir, "finished", epoch=self.epoch)
         return results
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self) -> Iterator[None]:
+        """While training, SIGINT/SIGTERM set ``self.signal`` (the epoch ends, then the run); a second one acts
+        as it would without us. Signal handlers belong to the main thread: elsewhere nothing is installed."""
+        self.signal = None
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+
+        def ask_to_stop(signum: int, frame: object) -> None:
+            self.signal = signum
+            for s, handler in before.items():  # the next one is not ours to soften
+                signal.signal(s, handler)
+            if self.world.main:
+                print(
+                    f"\n{signal.Signals(signum).name}: finishing epoch {self.epoch + 1} of {self.epochs}, then saving "
+                    "last.pt and stopping (send it again to stop at once, without saving)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        for s in STOP_SIGNALS:
+            signal.signal(s, ask_to_stop)
+        try:
+            yield
+        finally:
+            for s, handler in before.items():
+                signal.signal(s, handler)
+
+    def _interrupted(self) -> None:
+        """End the run at a signal: resumable, and the message says how."""
+        assert self.signal is not None
+        if self.log:
+            write_state(self.run_dir, "interrupted", epoch=self.epoch, signal=signal.Signals(self.signal).name)
+        raise TrainingInterrupted(
+            f"{signal.Signals(self.signal).name}: stopped after epoch {self.epoch} of {self.epochs}; "
+            f"{self.run_dir / 'last.pt'} holds it. Continue with: python tools/train.py {self.name} --resume",
+            self.signal,
+        )
 
     def _headline_model(self, results: Mapping[str, Any]) -> nn.Module:
         """The model with the headline's weights: the selected ones kept in memory, or the last epoch's."""
@@ -442,6 +509,7 @@ class Trainer:
 
     def _save(self, path: Path) -> None:
         save_checkpoint(path, self._state())
+        self.saved_epoch = self.epoch
 
     def _resume(self) -> None:
         path = self.run_dir / "last.pt"
