@@ -1,7 +1,7 @@
 """Benchmark: seconds per training epoch of the zoo's trainer against a minimal loop, recipe by recipe.
 
     python bench/train.py [--recipe actionnet/base --recipe peers/cofinal ...] [--rounds 5] [--threads N]
-                          [--bf16] [--data DIR] [--floor]
+                          [--bf16] [--compile] [--data DIR] [--floor]
 
 RG-shaped features are written to disk once, at the sizes of one apparatus of Rhythmic Gymnastics
 (200 training + 50 test videos; 68-90 Video-Swin clips x 1024 as GDLT's features of a 1.5-minute
@@ -12,6 +12,8 @@ optimiser, windows and loss) is trained by:
   windows cut per batch with a random start, masks, the recipe's loss, optimiser groups, schedule;
 * a minimal loop: the same model, optimiser and loss on windows pre-cut into in-memory tensors
   (no masks, no schedule, nothing else);
+* with ``--compile``, the tool with ``train.compile=true`` (torch.compile of the training step; its
+  first epoch, which compiles, is printed apart);
 * with ``--bf16``, the tool with ``train.amp=bf16`` (quote it only on a CPU with native bf16: the
   line printed says whether this one has it).
 
@@ -182,7 +184,7 @@ def floor_lines(name: str, root: Path, out: Path, fit_seconds: float, bf16_fit: 
     return lines
 
 
-def bench_recipe(name: str, root: Path, out: Path, rounds: int, bf16: bool) -> dict[str, float]:
+def bench_recipe(name: str, root: Path, out: Path, rounds: int, bf16: bool, compile: bool = False) -> dict[str, float]:
     """Median seconds per epoch of each contender for one recipe, and of its fit() (``fit_epoch``)."""
     base = overrides(root, out)
     fp32 = load_recipe(name, base)
@@ -194,13 +196,22 @@ def bench_recipe(name: str, root: Path, out: Path, rounds: int, bf16: bool) -> d
     if bf16:
         amp = load_recipe(name, [*base, "train.amp=bf16"])
         contenders["tool (bf16)"] = zoo.engine.Trainer(amp, out / name / "bf16", progress=False).train_epoch
+    if compile:
+        compiled = load_recipe(name, [*base, "train.compile=true"])
+        compiled_tool = zoo.engine.Trainer(compiled, out / name / "compiled", progress=False)
+        contenders["tool (compiled)"] = compiled_tool.train_epoch
     times: dict[str, list[float]] = {k: [] for k in contenders}
+    first: dict[str, float] = {}
     for r in range(rounds + 1):
         for label, fn in contenders.items():
             t = timed(fn)
+            if not r:
+                first[label] = t
             if r:  # round 0 warms up
                 times[label].append(t)
     med = {k: statistics.median(v) for k, v in times.items()}
+    if compile:
+        med["compiled: 1st epoch"] = first["tool (compiled)"]
     med["fit() epoch"] = fit_epoch(load_recipe(name, [*base, f"train.epochs={rounds + 1}"]), out / name / "full")
     if bf16:
         amp_fit = load_recipe(name, [*base, f"train.epochs={rounds + 1}", "train.amp=bf16"])
@@ -223,6 +234,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="epochs of each contender (after one warm-up)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
     parser.add_argument("--bf16", action="store_true", help="also time the tool with train.amp=bf16")
+    parser.add_argument("--compile", action="store_true", help="also time the tool with train.compile=true")
     parser.add_argument("--data", help="folder for the RG-shaped features (default: a temp folder)")
     parser.add_argument("--floor", action="store_true", help="also set each epoch against the matmul floor")
     args = parser.parse_args()
@@ -231,7 +243,8 @@ def main() -> None:
     recipes = args.recipe or ["actionnet/base"]
     with tempfile.TemporaryDirectory() as tmp:
         root = write_rg_features(Path(args.data or tmp) / "rg")
-        results = {name: bench_recipe(name, root, Path(tmp) / "runs", args.rounds, args.bf16) for name in recipes}
+        runs = Path(tmp) / "runs"
+        results = {name: bench_recipe(name, root, runs, args.rounds, args.bf16, args.compile) for name in recipes}
         floors = {
             name: floor_lines(name, root, Path(tmp) / "runs", med["fit() epoch"], med.get("fit() epoch (bf16)"))
             for name, med in results.items()
@@ -245,6 +258,8 @@ def main() -> None:
         for label, m in med.items():
             print(f"  {label:<22} {m:7.2f}")
         print(f"  ratio tool / minimal  = {med['tool (fp32)'] / med['minimal loop (fp32)']:.3f} (target <= 1.2)")
+        if "tool (compiled)" in med:
+            print(f"  ratio compiled / tool = {med['tool (compiled)'] / med['tool (fp32)']:.3f}")
         if "tool (bf16)" in med:
             print(f"  ratio bf16 / minimal  = {med['tool (bf16)'] / med['minimal loop (fp32)']:.3f}")
         for line in floors.get(name, []):
