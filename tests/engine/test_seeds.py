@@ -16,7 +16,7 @@ import torch
 import zoo
 from aqa_tools.report import main as report_tool
 from aqa_tools.train import main as train_main
-from registry import ConfigError, MissingFileError, load_recipe
+from registry import ConfigError, MissingFileError, load_checkpoint, load_recipe
 from registry.provenance import MismatchError
 from tests.engine.helpers import make_feature_set, tiny_overrides
 from tests.engine.test_report import BROWSER_ARGS, Page, browser  # noqa: F401  (browser: a fixture)
@@ -242,3 +242,41 @@ def test_the_seeds_page_in_a_browser(browser: tuple[Any, str], parent: Path, tmp
     assert not errors, errors
     assert images == [True] * 3 and rows == 2
     assert mean.startswith("mean ± sd") and "±" in mean.split("mean ± sd", 1)[1]
+
+
+@pytest.mark.slow  # seconds of other processes: skip with -m 'not slow'
+def test_ctrl_c_stops_every_seed_at_an_epoch_end_saved_and_resumable(data: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    argv = ["actionnet/base", "--seeds", "0,1", *tiny_overrides(data, tmp_path, epochs=500), "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "tools/train.py", *argv], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 120
+        metrics = lambda: list(tmp_path.glob("actionnet/base/*-seeds/seed0/metrics.csv"))  # noqa: E731
+        while not (metrics() and len(metrics()[0].read_text().splitlines()) > 2):  # two epochs done
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1].decode()[-3000:]
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)  # the parent alone, as a terminal's Ctrl-C reaches it (seeds have their group)
+        _, err_bytes = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    err = err_bytes.decode()
+    assert proc.returncode == 128 + signal.SIGINT, err[-3000:]
+    assert "SIGINT: each running seed finishes its epoch, saves last.pt and stops" in err
+    (parent,) = tmp_path.glob("actionnet/base/*-seeds")
+    seeds = sorted(p for p in parent.iterdir() if p.is_dir() and (p / "run.json").is_file())
+    assert seeds and seeds[0].name == "seed0"
+    for folder in seeds:  # each seed that ran: stopped at an epoch end, that epoch saved, and told how to go on
+        state = json.loads((folder / "run.json").read_text())
+        assert (state["status"], state["signal"]) == ("interrupted", "SIGTERM"), state  # the parent asked with SIGTERM
+        assert load_checkpoint(folder / "last.pt")["epoch"] == state["epoch"] < 500
+        seed = folder.name.removeprefix("seed")
+        assert f"python tools/train.py actionnet/base --resume {folder} --seeds {seed}" in err

@@ -15,7 +15,9 @@ import dataclasses
 import json
 import os
 import shlex
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from .report import seeds_table
 from .run import python_command
 from .rundir import SEEDS_SUFFIX, create_run_dir, write_state
 from .sections import Recipe, check_recipe, check_seeds, seed_overrides, with_seed
-from .trainer import Trainer, build_data
+from .trainer import STOP_SIGNALS, Trainer, TrainingInterrupted, build_data
 
 if TYPE_CHECKING:
     from ..data.features import FeatureData
@@ -118,6 +120,10 @@ def _attempt(job: SeedJob, data: FeatureData | None = None, keep_going: bool = T
             accept_mismatch=job.accept_mismatch,
             measure=job.measure,
         )
+    except TrainingInterrupted as e:  # saved and resumable: the seed's outcome, said as the tool says it
+        if not keep_going:
+            raise
+        return SeedRun(job.seed, job.run_dir, error=f"stopped: {e}", exit_code=e.exit_code)
     except Exception as e:
         if not keep_going:
             raise
@@ -133,6 +139,8 @@ def _attempt(job: SeedJob, data: FeatureData | None = None, keep_going: bool = T
 
 def _worker(job: SeedJob, conn: Connection) -> None:
     """A spawned process's work: one seed, its outcome sent back through ``conn``."""
+    if hasattr(os, "setpgrp"):  # a terminal's Ctrl-C reaches the parent alone, which asks each seed once
+        os.setpgrp()
     if job.threads is not None:
         torch.set_num_threads(job.threads)  # the machine's cores split between the seeds running at once
     outcome = _attempt(job)
@@ -205,9 +213,27 @@ def _in_processes(
     a run of tools/train.py does."""
     ctx = get_context("spawn")  # no fork: CUDA and threads in this process must not be copied mid-state
     waiting, running, done = list(jobs), [], {}
+    asked: list[int] = []
+
+    def ask_seeds_to_stop(signum: int, frame: object) -> None:
+        if asked:  # the second signal: stop now (the finally below ends every seed's process)
+            raise KeyboardInterrupt
+        asked.append(signum)
+        print(
+            f"\n{signal.Signals(signum).name}: each running seed finishes its epoch, saves last.pt and stops; no "
+            "other seed starts (send it again to stop at once, without saving)",
+            file=sys.stderr,
+            flush=True,
+        )
+        for w in running:
+            if w.process.pid is not None and w.process.exitcode is None:
+                os.kill(w.process.pid, signal.SIGTERM)
+
+    main = threading.current_thread() is threading.main_thread()
+    before = {s: signal.signal(s, ask_seeds_to_stop) for s in STOP_SIGNALS} if main else {}
     try:
-        while waiting or running:
-            while waiting and len(running) < workers:
+        while (waiting and not asked) or running:
+            while waiting and not asked and len(running) < workers:
                 job = waiting.pop(0)
                 receive, send = ctx.Pipe(duplex=False)
                 process = ctx.Process(target=_worker, args=(job, send), name=f"seed{job.seed}")
@@ -226,9 +252,20 @@ def _in_processes(
                     if on_done:
                         on_done(done[w.job.seed])
     finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
         for w in running:  # interrupted (Ctrl-C, an error here): no seed outlives the command
             w.process.terminate()
             w.process.join()
+    if asked:
+        stopped = [f"seed {r.seed}: {r.error}" for r in done.values() if r.error]
+        never = [j.seed for j in jobs if j.seed not in done]
+        raise TrainingInterrupted(
+            f"{signal.Signals(asked[0]).name}: the seeds stopped."
+            + "".join(f"\n  {line}" for line in stopped)
+            + (f"\n  not started: seeds {', '.join(map(str, never))}" if never else ""),
+            asked[0],
+        )
     return done
 
 

@@ -39,7 +39,7 @@ from .init_from import init_from
 from .metrics import few_videos_warning, format_metric
 from .optim import build_optimizer, build_scheduler
 from .provenance import check_made_by, code_version, extract_made_by, short
-from .rundir import write_state
+from .rundir import is_seeds_parent, write_state
 from .runlog import RunLog
 from .sections import Recipe, check_one_seed, check_recipe
 
@@ -323,9 +323,11 @@ class Trainer:
         assert self.signal is not None
         if self.log:
             write_state(self.run_dir, "interrupted", epoch=self.epoch, signal=signal.Signals(self.signal).name)
+        seeds = f" --seeds {self.seed}" if is_seeds_parent(self.run_dir.parent) else ""  # one seed of several
         raise TrainingInterrupted(
             f"{signal.Signals(self.signal).name}: stopped after epoch {self.epoch} of {self.epochs}; "
-            f"{self.run_dir / 'last.pt'} holds it. Continue with: python tools/train.py {self.name} --resume",
+            f"{self.run_dir / 'last.pt'} holds it. Continue with: python tools/train.py {self.name} --resume "
+            f"{self.run_dir}{seeds}",
             self.signal,
         )
 
