@@ -265,10 +265,11 @@ def test_ctrl_c_stops_every_seed_at_an_epoch_end_saved_and_resumable(data: Path,
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1].decode()[-3000:]
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)  # the parent alone, as a terminal's Ctrl-C reaches it (seeds have their group)
-        _, err_bytes = proc.communicate(timeout=120)
+        out_bytes, err_bytes = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    err = err_bytes.decode()
+    err, out = err_bytes.decode(), out_bytes.decode()
+    assert "seed 0: stopped: SIGTERM: stopped after epoch" in out and "FAILED" not in out  # stopped, not failed
     assert proc.returncode == 128 + signal.SIGINT, err[-3000:]
     assert "SIGINT: each running seed finishes its epoch, saves last.pt and stops" in err
     (parent,) = tmp_path.glob("actionnet/base/*-seeds")

@@ -428,6 +428,9 @@ def say_done(run: SeedRun) -> None:
         r = run.results or {}
         print(f"seed {run.seed}: finished ({r.get('headline', '-')}) in {run.run_dir}", flush=True)
         return
+    if run.exit_code > 128:  # a stop signal: saved and resumable (the error says how), not a failure
+        print(f"seed {run.seed}: {run.error}", flush=True)
+        return
     print(f"seed {run.seed}: FAILED: {run.error}", flush=True)
     if run.traceback:
         print(f"seed {run.seed}:\n{run.traceback}", file=sys.stderr, flush=True)
