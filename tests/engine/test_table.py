@@ -53,6 +53,27 @@ def test_table_from_a_feature_folder(
     assert capsys.readouterr().out.count("kept from an earlier run") == 2
     assert next(line for line in out.read_text().splitlines() if line.startswith("| actionnet/no_graph")) == row
 
+    # Stopped by a signal while training a new cell: the message says how a table goes on, and it does
+    from zoo.engine.trainer import TrainingInterrupted
+
+    class Stopped:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def fit(self) -> None:
+            raise TrainingInterrupted("SIGINT: stopped after epoch 1 of 2; ... --resume ...", 2)
+
+    monkeypatch.setattr(seeds, "Trainer", Stopped)
+    three = [*argv[:5], "0,1,2", *argv[6:-1], str(tmp_path / "THREE.md")]
+    assert table_main(three) == 130
+    err = capsys.readouterr().err
+    assert "stopped: SIGINT: the table stopped while training actionnet/no_graph; its finished cells are kept" in err
+    assert "run the same command again to go on" in err and "--resume" not in err
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    assert table_main(three) == 0
+    assert capsys.readouterr().out.count("kept from an earlier run") == 2  # seeds 0 and 1; seed 2 trained
+
 
 def test_protocol_adapts_every_recipe(tmp_path: Path) -> None:
     data = make_feature_set(tmp_path / "features", n_train=8, n_test=4)

@@ -14,6 +14,7 @@ import dataclasses
 import fnmatch
 import json
 import platform
+import signal
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,7 @@ from .metrics import format_mean_sd, mean_sd
 from .provenance import code_version, short
 from .sections import with_seed
 from .seeds import SeedRun, train_seeds
+from .trainer import TrainingInterrupted
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -235,9 +237,24 @@ def table_row(name: str, proto: Protocol, shared: FeatureData, seeds: Sequence[i
         say_cell(name, run.seed, cells[run.seed], f" (trained again: {why[run.seed]})" if why[run.seed] else "")
 
     todo = [seed for seed in seeds if seed not in cells]
-    train_seeds(
-        base, todo, out / name, name=name, progress=False, data=shared, measure=measure, on_done=keep, keep_going=False
-    )
+    try:
+        train_seeds(
+            base,
+            todo,
+            out / name,
+            name=name,
+            progress=False,
+            data=shared,
+            measure=measure,
+            on_done=keep,
+            keep_going=False,
+        )
+    except TrainingInterrupted as e:  # the run's own advice (--resume one run) is not how a table goes on
+        raise TrainingInterrupted(
+            f"{signal.Signals(e.signum).name}: the table stopped while training {name}; its finished cells are kept "
+            f"under {out}: run the same command again to go on (the cell that was stopped trains again from its start)",
+            e.signum,
+        ) from None
     for seed in seeds:
         cell = cells[seed]
         row.parameters = cell["parameters"]
