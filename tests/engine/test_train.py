@@ -105,7 +105,7 @@ def test_bf16_autocast_trains(data: Path, tmp_path: Path) -> None:
     [
         (1, 9, r"epoch 2 .*last good checkpoint is kept: .*last\.pt \(epoch 1\)", 1),
         (2, 21, r"epoch 4 .*last good checkpoint is kept: .*last\.pt \(epoch 2\)", 2),  # the file's, not epoch 3
-        (10, 9, r"epoch 2 .*No checkpoint was written yet \(run\.checkpoint_every=10\)", None),
+        (10, 9, r"epoch 2 .*This run has written no checkpoint yet \(run\.checkpoint_every=10\)", None),
     ],
 )
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(

@@ -16,6 +16,7 @@ worker processes can pickle them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,14 @@ def _uint8_tensor(x: np.ndarray | torch.Tensor, ndim: int, layout: str, who: str
     return t
 
 
+def _functional() -> ModuleType:
+    """torchvision's v2 functional ops, imported on first use: importing torchvision (it pulls in
+    torch._dynamo) adds ~1.4 s to every tool's start, and most tools never transform a frame."""
+    from torchvision.transforms.v2 import functional
+
+    return functional
+
+
 class _Normalize:
     """uint8 [..., h, w, 3] -> float, 0-1, normalised, channels before the spatial axes."""
 
@@ -57,8 +66,7 @@ class _Normalize:
         self.mean, self.std = _stats(mean, "mean"), _stats(std, "std")
 
     def _scaled(self, channels_first: torch.Tensor) -> torch.Tensor:
-        from torchvision.transforms.v2 import functional as F  # on first use: torchvision adds ~1.4 s to a start
-
+        F = _functional()
         x = F.to_dtype(channels_first, torch.float32, scale=True)
         return F.normalize(x, self.mean, self.std)
 
@@ -75,8 +83,7 @@ class ClipTransform(_Normalize):
         """uint8 [T, H, W, 3] -> uint8 [T, h, w, 3] (no resize when the frames come at ``frame_size``)."""
         x = _uint8_tensor(frames, 4, "[T, H, W, 3]", "clip transform").permute(0, 3, 1, 2)  # [T, 3, H, W]
         cover = list(self.frame_size(*x.shape[-2:]))
-        from torchvision.transforms.v2 import functional as F
-
+        F = _functional()
         if list(x.shape[-2:]) != cover:
             x = F.resize(x, cover, antialias=True)
         return F.center_crop(x, list(self.size)).permute(0, 2, 3, 1).contiguous()
@@ -102,8 +109,7 @@ class ImageTransform(_Normalize):
     def geometry(self, image: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 [H, W, 3] -> uint8 [h, w, 3]."""
         x = _uint8_tensor(image, 3, "[H, W, 3]", "image transform").permute(2, 0, 1)  # [3, H, W]
-        from torchvision.transforms.v2 import functional as F
-
+        F = _functional()
         if list(x.shape[-2:]) != list(self.size):
             x = F.resize(x, list(self.size), antialias=True)
         return x.permute(1, 2, 0).contiguous()

@@ -219,10 +219,11 @@ class Trainer:
         return total.item() / max(seen, 1)
 
     def _kept(self) -> str:
-        last = self.run_dir / "last.pt"
-        if not last.exists():
-            return f"No checkpoint was written yet (run.checkpoint_every={self.sections.run.checkpoint_every})."
-        return f"The last good checkpoint is kept: {last} (epoch {load_checkpoint(last)['epoch']})."
+        # What this run saved (or resumed from), never a file another run left in a reused folder.
+        if self.saved_epoch is None:
+            every = self.sections.run.checkpoint_every
+            return f"This run has written no checkpoint yet (run.checkpoint_every={every})."
+        return f"The last good checkpoint is kept: {self.run_dir / 'last.pt'} (epoch {self.saved_epoch})."
 
     def evaluate(self, split: str = "test") -> Predictions:
         part = getattr(self.data, split)
@@ -552,6 +553,7 @@ class Trainer:
                 )
             self.best_state = load_checkpoint(selected, self.device)["model"]
         self.epoch, self.train_time = int(ckpt["epoch"]), float(ckpt["train_time"])
+        self.saved_epoch = self.epoch  # last.pt holds the epoch resumed from
 
 
 def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
