@@ -238,6 +238,8 @@ def main() -> None:
     parser.add_argument("--data", help="folder for the RG-shaped features (default: a temp folder)")
     parser.add_argument("--floor", action="store_true", help="also set each epoch against the matmul floor")
     args = parser.parse_args()
+    if args.rounds < 1:  # a fit() epoch is the wall between two epoch ends: it needs two epochs at least
+        parser.error(f"--rounds must be 1 or more, got {args.rounds}")
     if args.threads:
         torch.set_num_threads(args.threads)
     recipes = args.recipe or ["actionnet/base"]

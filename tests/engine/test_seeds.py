@@ -281,3 +281,25 @@ def test_ctrl_c_stops_every_seed_at_an_epoch_end_saved_and_resumable(data: Path,
         assert load_checkpoint(folder / "last.pt")["epoch"] == state["epoch"] < 500
         seed = folder.name.removeprefix("seed")
         assert f"python tools/train.py actionnet/base --resume {folder} --seeds {seed}" in err
+
+
+def test_a_stop_signal_in_one_seed_trained_here_starts_no_other(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zoo.engine.seeds as seeds
+    from zoo.engine.trainer import TrainingInterrupted
+
+    started: list[int] = []
+
+    class Stopped:  # seed 0 is stopped by SIGINT at an epoch end (saved, resumable)
+        def __init__(self, recipe: dict, *args: object, **kwargs: object) -> None:
+            started.append(recipe["train"]["seed"])
+
+        def fit(self) -> None:
+            raise TrainingInterrupted("SIGINT: stopped after epoch 1 of 2; ... --resume ...", 2)
+
+    monkeypatch.setattr(seeds, "Trainer", Stopped)
+    recipe = load_recipe("actionnet/base", tiny_overrides(data, tmp_path, epochs=2))
+    with pytest.raises(TrainingInterrupted, match=r"(?s)seed 0: stopped: SIGINT.*not started: seeds 1, 2") as e:
+        seeds.train_seeds(recipe, [0, 1, 2], tmp_path / "parent", name="actionnet/base", workers=1)
+    assert started == [0] and e.value.exit_code == 130

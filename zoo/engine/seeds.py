@@ -181,6 +181,8 @@ def train_seeds(
             runs.append(_attempt(job, data, keep_going))
             if on_done:
                 on_done(runs[-1])
+            if runs[-1].exit_code > 128:  # a stop signal ended this seed: the next ones do not start
+                raise _stopped(runs[-1].exit_code - 128, {r.seed: r for r in runs}, jobs)
         return runs
     if data is not None:
         raise ValueError("train_seeds: loaded data is shared in one process only (workers=1)")  # a caller's bug
@@ -258,15 +260,20 @@ def _in_processes(
             w.process.terminate()
             w.process.join()
     if asked:
-        stopped = [f"seed {r.seed}: {r.error}" for r in done.values() if r.error]
-        never = [j.seed for j in jobs if j.seed not in done]
-        raise TrainingInterrupted(
-            f"{signal.Signals(asked[0]).name}: the seeds stopped."
-            + "".join(f"\n  {line}" for line in stopped)
-            + (f"\n  not started: seeds {', '.join(map(str, never))}" if never else ""),
-            asked[0],
-        )
+        raise _stopped(asked[0], done, jobs)
     return done
+
+
+def _stopped(signum: int, done: Mapping[int, SeedRun], jobs: Sequence[SeedJob]) -> TrainingInterrupted:
+    """The seeds' stop at a signal: each seed's own line (how to resume it), and those that never started."""
+    stopped = [f"seed {r.seed}: {r.error}" for r in done.values() if r.error]
+    never = [j.seed for j in jobs if j.seed not in done]
+    return TrainingInterrupted(
+        f"{signal.Signals(signum).name}: the seeds stopped."
+        + "".join(f"\n  {line}" for line in stopped)
+        + (f"\n  not started: seeds {', '.join(map(str, never))}" if never else ""),
+        signum,
+    )
 
 
 def _receive(conn: Connection) -> SeedRun | None:
