@@ -46,9 +46,10 @@ def train(data: Path, out: Path, *argv: str) -> int:
 
 @pytest.fixture(scope="module")
 def parent(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two seeds trained by the tool, as many at once as this machine allows (processes of their own here)."""
+    """Two seeds trained by the tool in processes of their own, at once (not stacked: each seed is then its single
+    run to the last bit; stacked seeds are tests/engine/test_stacked.py's)."""
     out = tmp_path_factory.mktemp("runs")
-    assert train(data, out, "--seeds", "0,1") == 0
+    assert train(data, out, "--seeds", "0,1", "--parallel-seeds", "2") == 0
     (folder,) = runs(out)
     return folder
 
@@ -253,7 +254,8 @@ def test_ctrl_c_stops_every_seed_at_an_epoch_end_saved_and_resumable(data: Path,
     import time
 
     root = Path(__file__).resolve().parents[2]
-    argv = ["actionnet/base", "--seeds", "0,1", *tiny_overrides(data, tmp_path, epochs=500), "--no-progress"]
+    argv = ["actionnet/base", "--seeds", "0,1", "--parallel-seeds", "2", *tiny_overrides(data, tmp_path, epochs=500)]
+    argv.append("--no-progress")
     env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
         [sys.executable, "tools/train.py", *argv], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -35,6 +35,8 @@ class Train:
     seeds: list[int] | None = option(None)  # several seeds, one run each (tools/train.py --seeds 0,1,2)
     amp: str | None = option(None, choices=AMP_CHOICES)  # autocast dtype: null | bf16 | fp16
     compile: bool = option(False)
+    # --seeds: all seeds in one process as one batched model where the recipe allows (zoo.engine.stacked)
+    stack_seeds: bool = option(True)
     grad_clip: float | None = option(None, gt=0)  # max gradient norm
     hooks: list[dict[str, Any]] = option(factory=list)  # e.g. [{type: early_stopping, patience: 50}]
     # Submodules started from another run's checkpoint: [{checkpoint: path, modules: {source: target}}].

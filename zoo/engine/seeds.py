@@ -37,6 +37,7 @@ from .report import seeds_table
 from .run import python_command
 from .rundir import SEEDS_SUFFIX, create_run_dir, write_state
 from .sections import Recipe, check_recipe, check_seeds, seed_overrides, with_seed
+from .stacked import fit_stacked, own_generator, why_not_stacked
 from .trainer import STOP_SIGNALS, Trainer, TrainingInterrupted, build_data
 
 if TYPE_CHECKING:
@@ -120,21 +121,25 @@ def _attempt(job: SeedJob, data: FeatureData | None = None, keep_going: bool = T
             accept_mismatch=job.accept_mismatch,
             measure=job.measure,
         )
-    except TrainingInterrupted as e:  # saved and resumable: the seed's outcome, said as the tool says it
+    except (TrainingInterrupted, Exception) as e:
         if not keep_going:
             raise
+        return seed_failure(job, e)
+
+
+def seed_failure(job: SeedJob, e: BaseException) -> SeedRun:
+    """A seed ended by ``e`` as the seeds' table says it: stopped by a signal (saved, resumable), a user error
+    (its exit code), or a bug (exit code 1, with its traceback)."""
+    if isinstance(e, TrainingInterrupted):
         return SeedRun(job.seed, job.run_dir, error=f"stopped: {e}", exit_code=e.exit_code)
-    except Exception as e:
-        if not keep_going:
-            raise
-        user = isinstance(e, UserError)
-        return SeedRun(
-            job.seed,
-            job.run_dir,
-            error=f"{type(e).__name__}: {e}",
-            exit_code=int(e.exit_code) if user else 1,
-            traceback=None if user else traceback.format_exc(),
-        )
+    user = isinstance(e, UserError)
+    return SeedRun(
+        job.seed,
+        job.run_dir,
+        error=f"{type(e).__name__}: {e}",
+        exit_code=int(e.exit_code) if isinstance(e, UserError) else 1,
+        traceback=None if user else "".join(traceback.format_exception(e)),
+    )
 
 
 def _worker(job: SeedJob, conn: Connection) -> None:
@@ -162,19 +167,23 @@ def train_seeds(
     measure: Measure | None = None,
     on_done: Callable[[SeedRun], None] | None = None,
     keep_going: bool = True,
+    stacked: bool = False,
 ) -> list[SeedRun]:
     """Train ``recipe`` once per seed into ``parent/seed<S>/``; one ``SeedRun`` per seed, in the order given.
 
     ``workers`` 1: one seed after another in this process (``data`` shared by them when given; with
-    ``keep_going`` False the first exception propagates). More: that many seeds at once, each in a
-    spawned process with ``cores // workers`` torch threads, loading its own data. ``on_done`` is
-    called as each seed ends (e.g. to keep what it made before the next one starts).
+    ``keep_going`` False the first exception propagates), or with ``stacked`` all of them at once as one
+    batched model (``zoo.engine.stacked``; the caller has asked ``why_not_stacked``). More: that many
+    seeds at once, each in a spawned process with ``cores // workers`` torch threads, loading its own
+    data. ``on_done`` is called as each seed ends (e.g. to keep what it made before the next one starts).
     """
     raw = check_recipe(recipe).raw
     jobs = [
         SeedJob(raw, seed, str(Path(parent) / f"seed{seed}"), name, progress, accept_mismatch, measure)
         for seed in seeds
     ]
+    if stacked and workers <= 1 and len(jobs) > 1:
+        return _stacked(jobs, data, on_done, keep_going)
     if workers <= 1:
         runs = []
         for job in jobs:
@@ -188,6 +197,70 @@ def train_seeds(
         raise ValueError("train_seeds: loaded data is shared in one process only (workers=1)")  # a caller's bug
     threads = worker_threads(workers)
     done = _in_processes([dataclasses.replace(j, threads=threads) for j in jobs], workers, on_done)
+    return [done[j.seed] for j in jobs]
+
+
+def _stacked(
+    jobs: Sequence[SeedJob],
+    data: FeatureData | None,
+    on_done: Callable[[SeedRun], None] | None,
+    keep_going: bool,
+) -> list[SeedRun]:
+    """Every job's ``Trainer`` built here, one after another (each seed's dropout stream taken right after its
+    own, where its fit alone would start), then trained together (``fit_stacked``)."""
+    if data is None:
+        data = build_data(check_recipe(jobs[0].recipe), model_inputs(check_recipe(jobs[0].recipe)), progress=False)
+    done: dict[int, SeedRun] = {}
+    errors: list[BaseException] = []  # without keep_going, the first seed's error is the caller's
+    trainers, by_trainer = [], {}
+    for job in jobs:
+        try:
+            folder = make_folder(job.run_dir, "create the seed's run folder")
+            t = Trainer(
+                with_seed(job.recipe, job.seed),
+                folder,
+                name=job.name,
+                progress=False,
+                data=data,
+                accept_mismatch=job.accept_mismatch,
+            )
+        except Exception as e:
+            if not keep_going:
+                raise
+            done[job.seed] = seed_failure(job, e)
+            if on_done:
+                on_done(done[job.seed])
+            continue
+        t.torch_rng = own_generator(t.device)
+        trainers.append(t)
+        by_trainer[id(t)] = job
+
+    def ended(t: Trainer, outcome: dict[str, Any] | BaseException) -> None:
+        job = by_trainer[id(t)]
+        if isinstance(outcome, BaseException):
+            errors.append(outcome)
+            run = seed_failure(job, outcome)
+        else:
+            run = SeedRun(job.seed, job.run_dir, results=outcome)
+            if job.measure:
+                run.extra = job.measure(t)
+            run.results["stacked"] = {
+                "seeds": [by_trainer[id(x)].seed for x in trainers],
+                "note": "trained stacked with these seeds (one batched model); train_seconds and epoch_seconds are "
+                "this seed's share: the wall of the stacked epochs divided by the seeds in them",
+            }
+        done[job.seed] = run
+        if on_done:
+            on_done(run)
+
+    if trainers:
+        fit_stacked(trainers, ended)
+    bugs = [e for e in errors if not isinstance(e, TrainingInterrupted)]
+    if bugs and not keep_going:
+        raise bugs[0]
+    stopped = [r for r in done.values() if r.exit_code > 128]
+    if stopped:
+        raise _stopped(stopped[0].exit_code - 128, done, jobs)
     return [done[j.seed] for j in jobs]
 
 
@@ -374,6 +447,23 @@ def model_inputs(recipe: Recipe) -> dict[str, int]:
         return dict(build_model(recipe.raw).inputs)
 
 
+def stacking_refused(
+    recipe: Recipe, data: FeatureData, device: torch.device, seeds: int, parallel: int | None = None
+) -> str | None:
+    """None when ``seeds`` seeds of ``recipe`` train stacked (``train.stack_seeds``, where the model allows);
+    else why they do not, said to the user."""
+    if seeds < 2:
+        return "one seed"
+    if parallel is not None:
+        return f"--parallel-seeds {parallel} asks for processes"
+    if not recipe.train.stack_seeds:
+        return "train.stack_seeds is false"
+    torch.manual_seed(recipe.train.seed)
+    model = build_model(recipe.raw).to(device)
+    model.fit_input_stats(data.train.features)
+    return why_not_stacked(recipe, model, data, device)
+
+
 def train_recipe_seeds(
     recipe: str | Path,
     overrides: Sequence[str],
@@ -400,12 +490,17 @@ def train_recipe_seeds(
     show = parsed.run.progress if progress is None else progress
     data = build_data(parsed, model_inputs(parsed), progress=show)
     device = pick_device(parsed.run.device, world)
-    workers = seed_workers(len(seeds), device, feature_bytes(data) + PROCESS_OVERHEAD, parallel)
+    unstacked = stacking_refused(parsed, data, device, len(seeds), parallel)
+    stacked = unstacked is None
+    workers = 1 if stacked else seed_workers(len(seeds), device, feature_bytes(data) + PROCESS_OVERHEAD, parallel)
     shared = data if workers == 1 else None  # processes of their own load their own: this copy is let go
     del data
     parent = create_run_dir(parsed.run.out, name, world, suffix=SEEDS_SUFFIX)
-    write_state(parent, "running", recipe=name, seeds=list(seeds), workers=workers)
-    print(f"{name}: seeds {', '.join(map(str, seeds))} into {parent}, {workers} at a time", flush=True)
+    write_state(parent, "running", recipe=name, seeds=list(seeds), workers=workers, stacked=stacked)
+    how = "stacked in one process (one batched model)" if stacked else f"{workers} at a time"
+    print(f"{name}: seeds {', '.join(map(str, seeds))} into {parent}, {how}", flush=True)
+    if unstacked:
+        print(f"{name}: not stacked: {unstacked}", flush=True)
     try:
         runs = train_seeds(
             parsed,
@@ -417,11 +512,12 @@ def train_recipe_seeds(
             data=shared,
             accept_mismatch=accept_mismatch,
             on_done=say_done,
+            stacked=stacked,
         )
     except BaseException:
         write_state(parent, "failed")
         raise
-    summary = summarize_seeds(name, parent, runs, workers)
+    summary = summarize_seeds(name, parent, runs, workers, stacked)
     write_atomic(parent / "results.json", json.dumps(summary, indent=2))
     write_state(parent, "failed" if summary["failed"] else "finished", failed_seeds=summary["failed"])
     print(seeds_table(summary))
@@ -487,7 +583,9 @@ def aggregate(entries: Sequence[Mapping[str, Any]], key: str) -> dict[str, Any]:
     return {**mean_sd([e.get(key) for e in entries]).flat(), "seeds": len(entries)}
 
 
-def summarize_seeds(name: str, parent: Path, runs: Sequence[SeedRun], workers: int) -> dict[str, Any]:
+def summarize_seeds(
+    name: str, parent: Path, runs: Sequence[SeedRun], workers: int, stacked: bool = False
+) -> dict[str, Any]:
     """The parent's results.json: every seed and the mean ± sd of headline and last-epoch test Spearman."""
     entries = [seed_entry(r) for r in runs]
     return {
@@ -498,6 +596,7 @@ def summarize_seeds(name: str, parent: Path, runs: Sequence[SeedRun], workers: i
         "aggregate": {"spearman": aggregate(entries, "spearman"), "last_spearman": aggregate(entries, "last_spearman")},
         "failed": [e["seed"] for e in entries if e["status"] != "finished"],
         "workers": workers,
+        "stacked": stacked,
         # CPU sums depend on the thread count: a seed equals its single run made with this many threads
         "threads": worker_threads(workers),
     }

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch import nn
+from torch import Tensor, nn
 
 from registry import ConfigError, RecipeError, build_model, load_checkpoint, load_state, save_checkpoint
 from registry.checkpoint import weights_digest
@@ -122,6 +122,9 @@ class Trainer:
         self.epoch, self.train_time, self.stop_requested = 0, 0.0, False
         self.signal: int | None = None  # SIGINT/SIGTERM received during fit(): stop after this epoch
         self.saved_epoch: int | None = None  # the epoch last.pt holds, when this process wrote it
+        # Trained stacked with other seeds (zoo.engine.stacked): this seed's dropout draws, in place of torch's
+        # global generator, which the seeds would otherwise share.
+        self.torch_rng: torch.Generator | None = None
         if resume:
             self._resume()
         self.net = self._wrap(self.model, train.compile)
@@ -181,38 +184,55 @@ class Trainer:
     def train_epoch(self) -> float:
         """One pass over the training split; returns the mean loss."""
         self.net.train()
-        split = self.data.train
-        order = torch.randperm(len(split), generator=self.generator)
         total = torch.zeros((), device=self.device)
         seen = 0
+        for start, idx, local in self.batches():
+            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+                out = self.net(local)
+                loss = self.loss_fn(out, local["target"])
+            self.check_loss(loss, start)
+            # Each rank's mean is re-weighted by its share of the global batch: DDP's average of
+            # gradients is then exactly the gradient of the global batch mean.
+            share = len(local["target"]) * self.world.size / len(idx)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss * share).backward()
+            self.step()
+            total += loss.detach().float() * len(local["target"])
+            seen += len(idx)
+        return self.end_train_epoch(total, seen)
+
+    def batches(self) -> Iterator[tuple[int, Tensor, dict[str, Tensor]]]:
+        """The epoch's training batches as ``(start, indices, this rank's batch on the device)``, drawn from this
+        run's generator: the same order whether the run trains alone or stacked with other seeds."""
+        split = self.data.train
+        order = torch.randperm(len(split), generator=self.generator)
         for start in range(0, len(split), self.batch_size):
             idx = order[start : start + self.batch_size]
             if self.world.distributed and len(idx) < self.world.size:
                 continue  # every rank needs a sample, or the gradient all-reduce would hang
             batch = self.data.batch(split, idx, train=True, generator=self.generator)
             mine = slice(self.world.rank, None, self.world.size)
-            local = to_device({k: v[mine] for k, v in batch.items()}, self.device)
-            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
-                out = self.net(local)
-                loss = self.loss_fn(out, local["target"])
-            if not all_true(bool(torch.isfinite(loss)), self.world, self.device):
-                raise TrainingDiverged(
-                    f"the loss became {loss.item()} in epoch {self.epoch + 1} (batch {start // self.batch_size + 1}); "
-                    f"stopped. {self._kept()} Try a lower optim.lr, train.grad_clip, or train.amp=null."
-                )
-            # Each rank's mean is re-weighted by its share of the global batch: DDP's average of
-            # gradients is then exactly the gradient of the global batch mean.
-            share = len(local["target"]) * self.world.size / len(idx)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss * share).backward()
-            if self.sections.train.grad_clip:
-                self.scaler.unscale_(self.optimizer)
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.sections.train.grad_clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            total += loss.detach().float() * len(local["target"])
-            seen += len(idx)
-        if self.world.distributed:  # the logged loss is the mean over every rank's samples
+            yield start, idx, to_device({k: v[mine] for k, v in batch.items()}, self.device)
+
+    def check_loss(self, loss: Tensor, start: int) -> None:
+        """``TrainingDiverged`` when the batch at ``start`` gave a loss that is not finite (on any rank)."""
+        if not all_true(bool(torch.isfinite(loss)), self.world, self.device):
+            raise TrainingDiverged(
+                f"the loss became {loss.item()} in epoch {self.epoch + 1} (batch {start // self.batch_size + 1}); "
+                f"stopped. {self._kept()} Try a lower optim.lr, train.grad_clip, or train.amp=null."
+            )
+
+    def step(self) -> None:
+        """The optimiser's step from the gradients of the last backward (clipped as the recipe says)."""
+        if self.sections.train.grad_clip:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.sections.train.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+
+    def end_train_epoch(self, total: Tensor, seen: int) -> float:
+        """The scheduler's step; the epoch's mean loss over every rank's samples."""
+        if self.world.distributed:
             dist.all_reduce(total)
         if self.scheduler is not None:
             self.scheduler.step()
@@ -237,47 +257,70 @@ class Trainer:
         SIGTERM asks the run to stop: it then ends after the epoch it is in (``TrainingInterrupted``), its
         ``run.json`` says ``interrupted`` and ``--resume`` continues it exactly.
         """
-        bar = progress_bar(self.epochs, self.name, "ep", enabled=self.progress and self.world.main, initial=self.epoch)
-        every, keep_every = self.sections.eval.every, self.sections.run.checkpoint_every
+        self.begin()
         try:
-            with self._stop_on_signals():
+            with stop_on_signals([self]):
                 for epoch in range(self.epoch + 1, self.epochs + 1):
                     tic = time.perf_counter()
                     lr = self.optimizer.param_groups[0]["lr"]
                     loss = self.train_epoch()
-                    self.epoch = epoch
-                    seconds = time.perf_counter() - tic
-                    self.train_time += seconds
-                    row: dict[str, Any] = {"epoch": epoch, "lr": lr, "train_loss": loss, "epoch_seconds": seconds}
-                    if epoch % every == 0 or epoch == self.epochs:
-                        row.update(self._evaluate_epoch())
-                    self.history.append(row)
-                    self._update_selection(row)
-                    # every rank stops at the same epoch, whichever of them got the signal
-                    stop = not all_true(self.signal is None, self.world, self.device) and epoch < self.epochs
-                    if self.world.main:
-                        if epoch % keep_every == 0 or epoch == self.epochs or stop:
-                            self._save(self.run_dir / "last.pt")
-                        self.log.epoch(self.history)  # every epoch: TensorBoard gets each row once, as it comes
-                    barrier(self.world)
-                    for hook in self.hooks:
-                        hook(self, epoch)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.4f}", **self._live_metric(row))
-                    if stop:
-                        self._interrupted()
-                    if self.stop_requested:
+                    if self.end_epoch(epoch, lr, loss, time.perf_counter() - tic):
                         break
-                if self.world.main and self.saved_epoch != self.epoch:  # a hook ended the run between checkpoints
-                    self._save(self.run_dir / "last.pt")
-        except TrainingInterrupted:
+            self.end()
+        except BaseException as e:
+            self.failed(e)
             raise
-        except BaseException:
-            if self.log:
-                write_state(self.run_dir, "failed", epoch=self.epoch)
-            raise
-        finally:
-            bar.close()
+        return self.finish()
+
+    def begin(self) -> None:
+        """Before the first epoch of ``fit``: the progress bar."""
+        self.bar = progress_bar(
+            self.epochs, self.name, "ep", enabled=self.progress and self.world.main, initial=self.epoch
+        )
+
+    def end_epoch(self, epoch: int, lr: float, loss: float, seconds: float, signalled: bool | None = None) -> bool:
+        """After training epoch ``epoch``: evaluate, select, checkpoint, log, run the hooks. True: stop here.
+
+        ``signalled``: whether a stop signal came, as seen once for several seeds ending this epoch together (a
+        signal arriving among them then stops them all after the next); None: look now."""
+        every, keep_every = self.sections.eval.every, self.sections.run.checkpoint_every
+        self.epoch = epoch
+        self.train_time += seconds
+        row: dict[str, Any] = {"epoch": epoch, "lr": lr, "train_loss": loss, "epoch_seconds": seconds}
+        if epoch % every == 0 or epoch == self.epochs:
+            row.update(self._evaluate_epoch())
+        self.history.append(row)
+        self._update_selection(row)
+        # every rank stops at the same epoch, whichever of them got the signal
+        asked = self.signal is not None if signalled is None else signalled
+        stop = not all_true(not asked, self.world, self.device) and epoch < self.epochs
+        if self.world.main:
+            if epoch % keep_every == 0 or epoch == self.epochs or stop:
+                self._save(self.run_dir / "last.pt")
+            self.log.epoch(self.history)  # every epoch: TensorBoard gets each row once, as it comes
+        barrier(self.world)
+        for hook in self.hooks:
+            hook(self, epoch)
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{loss:.4f}", **self._live_metric(row))
+        if stop:
+            self._interrupted()
+        return self.stop_requested
+
+    def end(self) -> None:
+        """After the last epoch (or a hook's stop between checkpoints): last.pt holds the final epoch."""
+        if self.world.main and self.saved_epoch != self.epoch:
+            self._save(self.run_dir / "last.pt")
+        self.bar.close()
+
+    def failed(self, error: BaseException) -> None:
+        """``fit`` ended by ``error``: run.json says failed (an interrupted run has already said so)."""
+        self.bar.close()
+        if self.log and not isinstance(error, TrainingInterrupted):
+            write_state(self.run_dir, "failed", epoch=self.epoch)
+
+    def finish(self) -> dict[str, Any]:
+        """The results of the epochs trained, written with the curves and predictions; the run is finished."""
         results = self.results()
         if self.sections.eval.drop:
             results["missing"] = self.missing_modalities(results)
@@ -288,36 +331,6 @@ class Trainer:
             self.log.close()
             write_state(self.run_dir, "finished", epoch=self.epoch)
         return results
-
-    @contextlib.contextmanager
-    def _stop_on_signals(self) -> Iterator[None]:
-        """While training, SIGINT/SIGTERM set ``self.signal`` (the epoch ends, then the run); a second one acts
-        as it would without us. Signal handlers belong to the main thread: elsewhere nothing is installed."""
-        self.signal = None
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
-
-        def ask_to_stop(signum: int, frame: object) -> None:
-            self.signal = signum
-            for s, handler in before.items():  # the next one is not ours to soften
-                signal.signal(s, handler)
-            if self.world.main:
-                print(
-                    f"\n{signal.Signals(signum).name}: finishing epoch {self.epoch + 1} of {self.epochs}, then saving "
-                    "last.pt and stopping (send it again to stop at once, without saving)",
-                    file=sys.stderr,
-                    flush=True,
-                )
-
-        for s in STOP_SIGNALS:
-            signal.signal(s, ask_to_stop)
-        try:
-            yield
-        finally:
-            for s, handler in before.items():
-                signal.signal(s, handler)
 
     def _interrupted(self) -> None:
         """End the run at a signal: resumable, and the message says how."""
@@ -496,7 +509,8 @@ class Trainer:
 
     def _state(self) -> dict[str, Any]:
         """Everything a resumed run needs to continue exactly where this one stopped."""
-        rng = {"torch": torch.get_rng_state(), "data": self.generator.get_state()}
+        torch_state = self.torch_rng.get_state() if self.torch_rng is not None else torch.get_rng_state()
+        rng = {"torch": torch_state, "data": self.generator.get_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
         return {
@@ -554,6 +568,41 @@ class Trainer:
             self.best_state = load_checkpoint(selected, self.device)["model"]
         self.epoch, self.train_time = int(ckpt["epoch"]), float(ckpt["train_time"])
         self.saved_epoch = self.epoch  # last.pt holds the epoch resumed from
+
+
+@contextlib.contextmanager
+def stop_on_signals(trainers: list[Trainer]) -> Iterator[None]:
+    """While training, SIGINT/SIGTERM set each trainer's ``signal`` (the epoch ends, then the run); a second one
+    acts as it would without us. Signal handlers belong to the main thread: elsewhere nothing is installed."""
+    for t in trainers:
+        t.signal = None
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+
+    def ask_to_stop(signum: int, frame: object) -> None:
+        for t in trainers:
+            t.signal = signum
+        for s, handler in before.items():  # the next one is not ours to soften
+            signal.signal(s, handler)
+        first = trainers[0]
+        if first.world.main:
+            seeds = f" (seeds {', '.join(str(t.seed) for t in trainers)})" if len(trainers) > 1 else ""
+            print(
+                f"\n{signal.Signals(signum).name}: finishing epoch {first.epoch + 1} of {first.epochs}{seeds}, then "
+                "saving last.pt and stopping (send it again to stop at once, without saving)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    for s in STOP_SIGNALS:
+        signal.signal(s, ask_to_stop)
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
 
 
 def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:

@@ -32,10 +32,11 @@ from registry.recipe import merge
 
 from ..data.features import FeatureData
 from ..kinds import DATASETS
+from .distributed import pick_device, world_from_env
 from .metrics import format_mean_sd, mean_sd
 from .provenance import code_version, short
-from .sections import with_seed
-from .seeds import SeedRun, train_seeds
+from .sections import check_recipe, with_seed
+from .seeds import SeedRun, stacking_refused, train_seeds
 from .trainer import TrainingInterrupted
 
 if TYPE_CHECKING:
@@ -237,6 +238,10 @@ def table_row(name: str, proto: Protocol, shared: FeatureData, seeds: Sequence[i
         say_cell(name, run.seed, cells[run.seed], f" (trained again: {why[run.seed]})" if why[run.seed] else "")
 
     todo = [seed for seed in seeds if seed not in cells]
+    parsed = check_recipe(base)
+    unstacked = stacking_refused(parsed, shared, pick_device(parsed.run.device, world_from_env()), len(todo))
+    if unstacked and len(todo) > 1:
+        print(f"{name}: seeds {', '.join(map(str, todo))} one after another, not stacked: {unstacked}", flush=True)
     try:
         train_seeds(
             base,
@@ -248,6 +253,7 @@ def table_row(name: str, proto: Protocol, shared: FeatureData, seeds: Sequence[i
             measure=measure,
             on_done=keep,
             keep_going=False,
+            stacked=unstacked is None,
         )
     except TrainingInterrupted as e:  # the run's own advice (--resume one run) is not how a table goes on
         raise TrainingInterrupted(
