@@ -9,8 +9,10 @@ import pytest
 import torch
 
 from zoo.data.annotations import AnnotationError
-from zoo.data.features import FeatureError, Windowing
+from zoo.data.features import FeatureError, Split, Windowing
 from zoo.kinds import DATASETS
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
 
 HEADER = "Video_Name\tDifficulty_Score\tExecution_Score\tTotal_Score\tPenalty\tVideo_length\n"
 
@@ -125,3 +127,30 @@ def test_aligned_windows_keep_the_random_stream_of_every_recipe() -> None:
         a, b = cuts["a"][0][:, 0, 0], cuts["b"][0][:, 0, 0]
         assert a[0] == b[0] and a[2] == b[2]  # equal window and length: the same start
         assert torch.equal(cuts["c"][0][:, 0, 0], alone(w, shared, seed)[0]["c"][0][:, 0, 0])  # another window
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
+@pytest.mark.parametrize("pad_mask", [True, False])
+def test_resident_batches_are_the_batches_from_memory(device: str, pad_mask: bool) -> None:
+    """Features kept on a device as one padded tensor per input give the very batches the arrays in memory give:
+    the same windows (the same draws of the generator), values, zero padding and masks, train and test."""
+    rng = np.random.default_rng(0)
+    lengths = {"a": [7, 3, 12, 9, 5], "b": [7, 3, 12, 9, 5], "c": [2, 6, 4, 11, 8]}
+    features = {k: [rng.normal(size=(n, 3)).astype(np.float32) for n in ns] for k, ns in lengths.items()}
+    names = [f"v{i}" for i in range(5)]
+    kept = Split(names, ["x"] * 5, torch.arange(5.0), torch.arange(5.0), features)
+    kept.make_resident(torch.device(device))
+    assert kept.resident_bytes() == 5 * 12 * 3 * 4 * 2 + 5 * 11 * 3 * 4
+    windowing = Windowing({"a": 6, "b": 6, "c": None}, pad_mask=pad_mask, eval_window={"a": 4, "b": None, "c": 5})
+    for train in (True, False):
+        for index in ([0, 1, 2], [4, 3], [2]):
+            seqs = {k: [v[i] for i in index] for k, v in features.items()}
+            want_g, got_g = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+            want = windowing.cut_inputs(seqs, train, want_g)
+            idx = torch.tensor(index)
+            got = windowing.cut_inputs(seqs, train, got_g, {k: (kept.resident[k], idx) for k in features})
+            for key in features:
+                (x, m), (y, n) = want[key], got[key]
+                assert y.device.type == device and n.device.type == device
+                assert torch.equal(x, y.cpu()) and torch.equal(m, n.cpu()), (key, train, index)
+            assert torch.equal(want_g.get_state(), got_g.get_state())  # the same numbers drawn

@@ -97,12 +97,30 @@ class Split:
     features: dict[str, list[np.ndarray]]
     digests: dict[str, list[str]] = field(default_factory=dict)
     lengths: dict[str, Tensor] = field(init=False)
+    # Per input, every video zero-padded into one [videos, longest, C] tensor on a device (``make_resident``):
+    # batches are then gathered there, with the same values, instead of copied over from memory each step.
+    resident: dict[str, Tensor] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.lengths = {k: torch.tensor([len(a) for a in v]) for k, v in self.features.items()}
+        self.resident = {}
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def resident_bytes(self) -> int:
+        """Bytes ``make_resident`` takes: every input padded to its longest video, float32."""
+        return sum(len(v) * max(len(a) for a in v) * v[0].shape[1] * 4 for v in self.features.values() if v)
+
+    def make_resident(self, device: torch.device) -> None:
+        """Keep every input on ``device`` as one padded tensor (batches then come out on that device)."""
+        for key, arrays in self.features.items():
+            if key in self.resident and self.resident[key].device == device:
+                continue
+            padded = torch.zeros(len(arrays), max(len(a) for a in arrays), arrays[0].shape[1])
+            for i, a in enumerate(arrays):
+                padded[i, : len(a)] = _tensor(a)
+            self.resident[key] = padded.to(device)
 
     def subset(self, index: Sequence[int]) -> Split:
         idx = list(index)
@@ -144,9 +162,11 @@ class Windowing:
         train: bool,
         generator: torch.Generator | None,
         draws: Tensor | None = None,
+        resident: tuple[Tensor, Tensor] | None = None,
     ) -> tuple[Tensor, Tensor]:
         """``[B, N, C]`` and its mask ``[B, N]`` from one input's sequences; ``draws`` ([B] in [0, 1)) place
-        training windows (None: drawn here from ``generator``)."""
+        training windows (None: drawn here from ``generator``). ``resident``: the split's padded tensor of
+        this input and the batch's video indices: the same batch, gathered on that tensor's device."""
         lengths = [len(s) for s in seqs]
         size = self.size(key, train)
         n = size or max(lengths)
@@ -157,6 +177,8 @@ class Windowing:
             starts = (draws * (spare + 1)).floor().long()
         else:
             starts = spare // 2
+        if resident is not None:
+            return self._gather(*resident, torch.tensor(lengths), starts, n, bool(size))
         pieces = [_tensor(s[start : start + n]) for s, start in zip(seqs, starts.tolist())]
         valid = torch.tensor([len(p) for p in pieces])
         if bool((valid == n).all()):
@@ -169,8 +191,29 @@ class Windowing:
             return out, torch.ones(len(seqs), n, dtype=torch.bool)
         return out, torch.arange(n).unsqueeze(0) < valid.unsqueeze(1)
 
+    def _gather(
+        self, padded: Tensor, idx: Tensor, lengths: Tensor, starts: Tensor, n: int, windowed: bool
+    ) -> tuple[Tensor, Tensor]:
+        """``cut``'s batch from a resident [videos, longest, C] tensor: rows ``idx``, instances ``start`` to
+        ``start + n`` of each (zeros past its end), the same values and mask, on ``padded``'s device."""
+        dev = padded.device
+        steps = torch.arange(n, device=dev)
+        starts, lengths = starts.to(dev), lengths.to(dev)
+        valid = (lengths - starts).clamp(min=0, max=n)  # len(s[start : start + n])
+        inside = steps.unsqueeze(0) < valid.unsqueeze(1)
+        where = (starts.unsqueeze(1) + steps.unsqueeze(0)).clamp(max=padded.shape[1] - 1)
+        out = padded[idx.to(dev).unsqueeze(1), where]
+        out = torch.where(inside.unsqueeze(-1), out, torch.zeros((), device=dev))
+        if windowed and not self.pad_mask:  # the authors' model sees zero-padding as instances
+            return out, torch.ones(len(idx), n, dtype=torch.bool, device=dev)
+        return out, inside
+
     def cut_inputs(
-        self, seqs: Mapping[str, list[np.ndarray]], train: bool, generator: torch.Generator | None
+        self,
+        seqs: Mapping[str, list[np.ndarray]],
+        train: bool,
+        generator: torch.Generator | None,
+        resident: Mapping[str, tuple[Tensor, Tensor]] | None = None,
     ) -> dict[str, tuple[Tensor, Tensor]]:
         """Every input's ``cut``, with training windows aligned across inputs.
 
@@ -193,7 +236,7 @@ class Windowing:
                         same = (other_lengths == lengths) & ~taken
                         draws, taken = torch.where(same, other_draws, draws), taken | same
                 drawn.append((size, lengths, draws))
-            out[key] = self.cut(part, key, train, generator, draws)
+            out[key] = self.cut(part, key, train, generator, draws, resident.get(key) if resident else None)
         return out
 
 
@@ -318,7 +361,8 @@ class FeatureData:
         idx = torch.as_tensor(index, dtype=torch.long)
         out: dict[str, Tensor] = {}
         seqs = {key: [split.features[key][i] for i in idx.tolist()] for key in self.inputs}
-        for key, (x, mask) in self.windowing.cut_inputs(seqs, train, generator).items():
+        resident = {key: (split.resident[key], idx) for key in self.inputs if key in split.resident}
+        for key, (x, mask) in self.windowing.cut_inputs(seqs, train, generator, resident).items():
             out[key], out[f"{key}_mask"] = x, mask
         out["target"] = split.target[idx]
         out["index"] = idx

@@ -28,7 +28,7 @@ from registry.checkpoint import weights_digest
 from registry.provenance import check_match
 
 from ..amp import autocast_dtype
-from ..data.features import FeatureData, check_plausible
+from ..data.features import FeatureData, Split, check_plausible
 from ..errors import TrainingDiverged, TrainingInterrupted
 from ..kinds import HOOKS, LOSSES
 from ..progress import progress as progress_bar
@@ -55,6 +55,16 @@ def build_data(recipe: Recipe, inputs: dict[str, int], progress: bool = True) ->
     """The recipe's dataset, told which inputs (and widths) the model reads."""
     extract = recipe.extract.to_dict() if recipe.extract is not None else None
     return recipe.data.load(inputs, extract, progress=progress)
+
+
+def keep_resident(split: Split, device: torch.device, share: float = 0.25) -> bool:
+    """Keep ``split``'s features on ``device`` as padded tensors when they take at most ``share`` of its free
+    memory (the batches are the same values either way); whether they are."""
+    free, _ = torch.cuda.mem_get_info(device)
+    if split.resident_bytes() > share * free:
+        return False
+    split.make_resident(device)
+    return True
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -99,6 +109,8 @@ class Trainer:
         self.accept_mismatch = accept_mismatch
         self.accepted = self._check_data(parsed)  # mismatches accepted explicitly; results and checkpoints say so
         self.model.fit_input_stats(self.data.train.features)  # input standardisation, from the training split only
+        # On a GPU the training batches are gathered there, not copied over at each step (where they fit).
+        self.resident = keep_resident(self.data.train, self.device) if self.device.type == "cuda" else False
         self.initialised_from: list[dict[str, Any]] = []
         if train.init_from:  # a resumed run then loads its own weights from last.pt over these
             self.initialised_from, more = init_from(
