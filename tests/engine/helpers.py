@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from zoo.engine.hooks import Hook
 from zoo.losses import Loss
 
 HEADER = "Video_Name\tDifficulty_Score\tExecution_Score\tTotal_Score\tPenalty\tVideo_length\n"
@@ -73,3 +74,14 @@ class NanAfter(Loss):
         self.seen += 1
         loss = F.mse_loss(outputs["score"], target)
         return loss * float("nan") if self.seen > self.calls else loss
+
+
+class CrashInSeed(Hook):
+    """Test plugin (``registered(HOOKS, name, CrashInSeed)``): a bug in one seed only, after its first epoch."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def __call__(self, trainer: Any, epoch: int) -> None:
+        if trainer.sections.train.seed == self.seed:
+            raise RuntimeError(f"test crash in seed {self.seed}")

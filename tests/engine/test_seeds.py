@@ -18,9 +18,8 @@ from aqa_tools.report import main as report_tool
 from aqa_tools.train import main as train_main
 from registry import ConfigError, MissingFileError, load_checkpoint, load_recipe
 from registry.provenance import MismatchError
-from tests.engine.helpers import make_feature_set, tiny_overrides
+from tests.engine.helpers import CrashInSeed, make_feature_set, tiny_overrides
 from tests.engine.test_report import BROWSER_ARGS, Page, browser  # noqa: F401  (browser: a fixture)
-from zoo.engine.hooks import Hook
 from zoo.engine.metrics import format_mean_sd, format_metric
 from zoo.engine.report_html import write_report
 from zoo.engine.rundir import latest_resumable
@@ -105,17 +104,6 @@ def test_the_table_shows_each_seed_and_the_spread(parent: Path) -> None:
     agg = summary["aggregate"]
     row = f"| mean ± sd | | {format_mean_sd(agg['spearman'])} | {format_mean_sd(agg['last_spearman'])} |"
     assert row in table and " ± " in row
-
-
-class CrashInSeed(Hook):
-    """Test plugin: a bug in one seed only (the hook raises after the first epoch of that seed)."""
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-
-    def __call__(self, trainer: Any, epoch: int) -> None:
-        if trainer.sections.train.seed == self.seed:
-            raise RuntimeError(f"test crash in seed {self.seed}")
 
 
 def test_a_seed_that_fails_is_reported_and_the_others_finish(

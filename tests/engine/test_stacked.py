@@ -14,7 +14,7 @@ from torch import nn
 
 from aqa_tools.train import main as train_main
 from registry import load_checkpoint, load_recipe
-from tests.engine.helpers import make_feature_set, tiny_overrides
+from tests.engine.helpers import CrashInSeed, make_feature_set, tiny_overrides
 from zoo.engine.hooks import Hook
 from zoo.engine.sections import check_recipe
 from zoo.engine.seeds import model_inputs, stacking_refused, train_seeds
@@ -108,17 +108,6 @@ def test_the_tool_stacks_seeds_and_says_so(root: Path, tmp_path: Path, capsys: p
     for entry in summary["seeds"]:
         assert entry["results"]["stacked"]["seeds"] == [0, 1]
         assert "this seed's share" in entry["results"]["stacked"]["note"]
-
-
-class CrashInSeed(Hook):
-    """Test plugin: a bug in one seed only, after its first epoch."""
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-
-    def __call__(self, trainer: Any, epoch: int) -> None:
-        if trainer.sections.train.seed == self.seed:
-            raise RuntimeError(f"test crash in seed {self.seed}")
 
 
 def test_a_seed_that_fails_leaves_the_stacked_others_going(root: Path, tmp_path: Path, registered: Any) -> None:
