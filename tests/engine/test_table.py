@@ -83,6 +83,11 @@ def test_protocol_adapts_every_recipe(tmp_path: Path) -> None:
     assert rc["model"]["inputs"] == {"dynamic": 12} and rc["train"]["epochs"] == 7 and rc["train"]["seed"] == 3
     assert rc["data"]["root"] == str(data) and rc["eval"]["select"] == "val"
     assert rc["model"]["streams"]["dynamic"]["input_norm"] is True  # one feature preprocessing for all
+    # A model without streams (MCMoE's experts read every modality) on data with none of its inputs: a row note,
+    # not a run that fails at its first batch and stops the table.
+    assert adapt(load_recipe("peers/mcmoe"), proto, epochs=7, seed=3, out=tmp_path) == (
+        "needs inputs ['rgb', 'audio', 'flow'] that the data does not have"
+    )
 
 
 def test_a_table_keeps_what_it_cannot_vouch_for_out_of_its_rows(

@@ -150,7 +150,7 @@ def adapt(recipe: Mapping[str, Any], proto: Protocol, epochs: int, seed: int, ou
     missing = [k for k in wanted if k not in widths]
     streams = rc["model"].get("streams", {})
     used = {(s or {}).get("input") or name for name, s in streams.items() if s}
-    if any(k in used for k in missing):
+    if missing and (not streams or any(k in used for k in missing)):  # without streams, every input is read
         return f"needs inputs {missing} that the data does not have"
     rc["model"]["inputs"] = {k: widths[k] for k in wanted if k in widths}
     for stream in streams.values():  # the same feature preprocessing for all: standardised inputs
