@@ -24,6 +24,11 @@ evaluation of the test videos and the recipe's checkpoints included, without the
 and end (building, the curves, the final predictions), which a short fit divided by its epochs would
 count in.
 
+With ``--stacked N``, the fit() epoch of N seeds trained stacked (``zoo.engine.stacked``: one process,
+one batched model; every seed's training and evaluation in each epoch) is timed after the one-seed
+fit() epoch, and their ratio printed (target: 5 seeds <= 2x one seed). ``--device cuda`` runs every
+contender on the GPU.
+
 With ``--floor``, each recipe's epoch is also set against the machine's floor: the floating-point
 operations of one training epoch plus one evaluation of the test videos, counted by
 ``torch.utils.flop_counter.FlopCounterMode`` (matmuls and convolutions; elementwise work is not
@@ -76,9 +81,9 @@ def write_rg_features(root: Path, n_train: int = 200, n_test: int = 50, seed: in
 class MinimalLoop:
     """The same model, optimiser and loss; every input pre-cut to the recipe's window (or the shortest video)."""
 
-    def __init__(self, recipe: dict, data: zoo.data.features.FeatureData) -> None:
+    def __init__(self, recipe: dict, data: zoo.data.features.FeatureData, device: torch.device) -> None:
         torch.manual_seed(0)
-        self.model = build_model(recipe).train()
+        self.model = build_model(recipe).train().to(device)
         self.opt = build_optimizer(self.model, recipe["optim"])
         self.loss = LOSSES.build(recipe.get("loss") or dict(DEFAULT_LOSS))
         split = data.train
@@ -87,12 +92,12 @@ class MinimalLoop:
         for key in recipe["model"]["inputs"]:
             seqs = split.features[key]
             n = window.get(key) or min(len(a) for a in seqs)
-            self.inputs[key] = torch.stack([torch.from_numpy(np.asarray(a[:n])) for a in seqs])
-        self.target = split.target.clone()
+            self.inputs[key] = torch.stack([torch.from_numpy(np.asarray(a[:n])) for a in seqs]).to(device)
+        self.target = split.target.clone().to(device)
         self.batch = int(recipe["train"]["batch_size"])
 
     def epoch(self) -> None:
-        order = torch.randperm(len(self.target))
+        order = torch.randperm(len(self.target), device=self.target.device)
         for start in range(0, len(order), self.batch):
             idx = order[start : start + self.batch]
             out = self.model({k: v[idx] for k, v in self.inputs.items()})
@@ -119,6 +124,8 @@ class EpochClock:
 def timed(fn: Callable[[], object]) -> float:
     tic = time.perf_counter()
     fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()  # a GPU's queued work belongs to the epoch that queued it
     return time.perf_counter() - tic
 
 
@@ -131,12 +138,12 @@ def native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def overrides(root: Path, out: Path) -> list[str]:
-    """One apparatus of the RG-shaped set at ``root``, no validation split, runs under ``out``, on the CPU."""
+def overrides(root: Path, out: Path, device: str = "cpu") -> list[str]:
+    """One apparatus of the RG-shaped set at ``root``, no validation split, runs under ``out``, on ``device``."""
     return [
         f"data.root={root}",
         f"run.out={out}",
-        "run.device=cpu",
+        f"run.device={device}",
         "run.progress=false",
         "train.epochs=100",
         "data.classes=[Ball]",
@@ -184,14 +191,23 @@ def floor_lines(name: str, root: Path, out: Path, fit_seconds: float, bf16_fit: 
     return lines
 
 
-def bench_recipe(name: str, root: Path, out: Path, rounds: int, bf16: bool, compile: bool = False) -> dict[str, float]:
+def bench_recipe(
+    name: str,
+    root: Path,
+    out: Path,
+    rounds: int,
+    bf16: bool,
+    compile: bool = False,
+    stacked: int = 0,
+    device: str = "cpu",
+) -> dict[str, float]:
     """Median seconds per epoch of each contender for one recipe, and of its fit() (``fit_epoch``)."""
-    base = overrides(root, out)
+    base = overrides(root, out, device)
     fp32 = load_recipe(name, base)
     tool = zoo.engine.Trainer(fp32, out / name / "fp32", progress=False)
     contenders: dict[str, Callable[[], object]] = {
         "tool (fp32)": tool.train_epoch,
-        "minimal loop (fp32)": MinimalLoop(fp32, tool.data).epoch,
+        "minimal loop (fp32)": MinimalLoop(fp32, tool.data, tool.device).epoch,
     }
     if bf16:
         amp = load_recipe(name, [*base, "train.amp=bf16"])
@@ -213,6 +229,9 @@ def bench_recipe(name: str, root: Path, out: Path, rounds: int, bf16: bool, comp
     if compile:
         med["compiled: 1st epoch"] = first["tool (compiled)"]
     med["fit() epoch"] = fit_epoch(load_recipe(name, [*base, f"train.epochs={rounds + 1}"]), out / name / "full")
+    if stacked:
+        together = load_recipe(name, [*base, f"train.epochs={rounds + 1}"])
+        med[f"fit() epoch, {stacked} stacked"] = stacked_fit_epoch(together, stacked, out / name / "stacked")
     if bf16:
         amp_fit = load_recipe(name, [*base, f"train.epochs={rounds + 1}", "train.amp=bf16"])
         med["fit() epoch (bf16)"] = fit_epoch(amp_fit, out / name / "full16")
@@ -228,6 +247,33 @@ def fit_epoch(recipe: dict, run_dir: Path) -> float:
     return statistics.median(clock.epochs())
 
 
+def stacked_fit_epoch(recipe: dict, seeds: int, run_dir: Path) -> float:
+    """Median wall of a ``fit()`` epoch of seeds 0..seeds-1 trained stacked (every seed's training, evaluation
+    and checkpoints), its first epoch left out."""
+    from zoo.engine.sections import check_recipe, with_seed
+    from zoo.engine.seeds import model_inputs, stacking_refused
+    from zoo.engine.stacked import fit_stacked, own_generator
+    from zoo.engine.trainer import build_data
+
+    parsed = check_recipe(recipe)
+    data = build_data(parsed, model_inputs(parsed), progress=False)
+    trainers = []
+    for seed in range(seeds):
+        t = zoo.engine.Trainer(with_seed(recipe, seed), run_dir / f"seed{seed}", progress=False, data=data)
+        t.torch_rng = own_generator(t.device)
+        trainers.append(t)
+    refused = stacking_refused(parsed, data, trainers[0].device, seeds)
+    if refused:
+        raise SystemExit(f"{recipe.get('description', 'this recipe')}: seeds cannot be stacked: {refused}")
+    clock = EpochClock()
+    trainers[0].hooks.append(clock)  # seed 0's epoch ends: the wall of every seed's epoch together
+    errors: list[BaseException] = []
+    fit_stacked(trainers, lambda t, outcome: errors.append(outcome) if isinstance(outcome, BaseException) else None)
+    if errors:
+        raise errors[0]
+    return statistics.median(clock.epochs())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", action="append", help="recipe to time (repeatable; default actionnet/base)")
@@ -237,6 +283,8 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="also time the tool with train.compile=true")
     parser.add_argument("--data", help="folder for the RG-shaped features (default: a temp folder)")
     parser.add_argument("--floor", action="store_true", help="also set each epoch against the matmul floor")
+    parser.add_argument("--stacked", type=int, default=0, help="also time N seeds trained stacked (fit() epochs)")
+    parser.add_argument("--device", default="cpu", help="run.device of every contender (cpu, cuda)")
     args = parser.parse_args()
     if args.rounds < 1:  # a fit() epoch is the wall between two epoch ends: it needs two epochs at least
         parser.error(f"--rounds must be 1 or more, got {args.rounds}")
@@ -246,13 +294,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = write_rg_features(Path(args.data or tmp) / "rg")
         runs = Path(tmp) / "runs"
-        results = {name: bench_recipe(name, root, runs, args.rounds, args.bf16, args.compile) for name in recipes}
+        results = {
+            name: bench_recipe(name, root, runs, args.rounds, args.bf16, args.compile, args.stacked, args.device)
+            for name in recipes
+        }
         floors = {
             name: floor_lines(name, root, Path(tmp) / "runs", med["fit() epoch"], med.get("fit() epoch (bf16)"))
             for name, med in results.items()
             if args.floor
         }
-    print(f"200 training videos, {torch.get_num_threads()} threads, {args.rounds} epochs of each (medians, s/epoch):")
+    where = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"{torch.get_num_threads()} threads"
+    print(f"200 training videos, {where}, {args.rounds} epochs of each (medians, s/epoch):")
     if args.bf16:
         print(f"  this CPU {'has' if native_bf16() else 'has NO'} native bf16 (AVX512-BF16 / AMX)")
     for name, med in results.items():
@@ -262,6 +314,9 @@ def main() -> None:
         print(f"  ratio tool / minimal  = {med['tool (fp32)'] / med['minimal loop (fp32)']:.3f} (target <= 1.2)")
         if "tool (compiled)" in med:
             print(f"  ratio compiled / tool = {med['tool (compiled)'] / med['tool (fp32)']:.3f}")
+        if args.stacked:
+            ratio = med[f"fit() epoch, {args.stacked} stacked"] / med["fit() epoch"]
+            print(f"  ratio {args.stacked} stacked / one seed = {ratio:.3f} (target <= 2 for 5 seeds)")
         if "tool (bf16)" in med:
             print(f"  ratio bf16 / minimal  = {med['tool (bf16)'] / med['minimal loop (fp32)']:.3f}")
         for line in floors.get(name, []):
