@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from aqa_tools.train import main as train_main
-from registry import load_checkpoint, load_recipe
+from registry import ConfigError, load_checkpoint, load_recipe
 from tests.engine.helpers import CrashInSeed, make_feature_set, tiny_overrides
 from zoo.engine.hooks import Hook
 from zoo.engine.sections import check_recipe
@@ -32,7 +32,9 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def recipe(root: Path, out: Path, *more: str, epochs: int = 3) -> dict[str, Any]:
     # Dropout on: each seed's masks must come from its own stream, as they would alone.
-    return load_recipe("actionnet/base", [*tiny_overrides(root, out, epochs=epochs), "model.head.dropout=0.5", *more])
+    # Stacked on the CPU too (train.stack_seeds: auto stacks on a GPU only), where CI can test it.
+    overrides = [*tiny_overrides(root, out, epochs=epochs), "model.head.dropout=0.5", "train.stack_seeds=true"]
+    return load_recipe("actionnet/base", [*overrides, *more])
 
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
@@ -91,14 +93,19 @@ def test_what_cannot_be_stacked_says_why(root: Path, tmp_path: Path) -> None:
     batch_norm = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
     assert "1 (BatchNorm1d: batch statistics)" in why_not_stacked(rc, batch_norm, data, cpu)
     assert stacking_refused(rc, data, cpu, 2, parallel=2) == "--parallel-seeds 2 asks for processes"
-    off = check_recipe(recipe(root, tmp_path, "+train.stack_seeds=false"))
+    off = check_recipe(recipe(root, tmp_path, "train.stack_seeds=false"))
     assert stacking_refused(off, data, cpu, 2) == "train.stack_seeds is false"
+    auto = check_recipe(recipe(root, tmp_path, "train.stack_seeds=auto"))  # the default: a GPU's seeds only
+    assert stacking_refused(auto, data, cpu, 2).startswith("on the CPU, stacked seeds measured slower")
+    with pytest.raises(ConfigError, match="stack_seeds"):
+        check_recipe(recipe(root, tmp_path, "train.stack_seeds=maybe"))
     fp16 = check_recipe(recipe(root, tmp_path, "train.amp=fp16"))
     assert "fp16" in stacking_refused(fp16, data, cpu, 2)
 
 
 def test_the_tool_stacks_seeds_and_says_so(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["actionnet/base", "--seeds", "0,1", *tiny_overrides(root, tmp_path, epochs=2), "--no-progress"]
+    argv = ["actionnet/base", "--seeds", "0,1", *tiny_overrides(root, tmp_path, epochs=2), "train.stack_seeds=true"]
+    argv.append("--no-progress")
     assert train_main(argv) == 0
     out = capsys.readouterr().out
     assert "seeds 0, 1 into" in out and "stacked in one process (one batched model)" in out

@@ -13,7 +13,7 @@ import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from registry import ConfigError, RecipeError
 from registry.errors import did_you_mean
@@ -35,8 +35,9 @@ class Train:
     seeds: list[int] | None = option(None)  # several seeds, one run each (tools/train.py --seeds 0,1,2)
     amp: str | None = option(None, choices=AMP_CHOICES)  # autocast dtype: null | bf16 | fp16
     compile: bool = option(False)
-    # --seeds: all seeds in one process as one batched model where the recipe allows (zoo.engine.stacked)
-    stack_seeds: bool = option(True)
+    # --seeds as one batched model where the model allows (zoo.engine.stacked): auto on a GPU only (on the CPU it
+    # measured slower than seeds one by one), true also on the CPU, false never
+    stack_seeds: bool | Literal["auto"] = option("auto")
     grad_clip: float | None = option(None, gt=0)  # max gradient norm
     hooks: list[dict[str, Any]] = option(factory=list)  # e.g. [{type: early_stopping, patience: 50}]
     # Submodules started from another run's checkpoint: [{checkpoint: path, modules: {source: target}}].

@@ -456,8 +456,13 @@ def stacking_refused(
         return "one seed"
     if parallel is not None:
         return f"--parallel-seeds {parallel} asks for processes"
-    if not recipe.train.stack_seeds:
+    if recipe.train.stack_seeds is False:
         return "train.stack_seeds is false"
+    if recipe.train.stack_seeds == "auto" and device.type != "cuda":
+        return (
+            "on the CPU, stacked seeds measured slower than seeds one by one (bench/train.py --stacked 5); "
+            "train.stack_seeds=true stacks them anyway"
+        )
     torch.manual_seed(recipe.train.seed)
     model = build_model(recipe.raw).to(device)
     model.fit_input_stats(data.train.features)
