@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from aqa_tools.predict import main as predict_tool
 from aqa_tools.recipe import main as recipe_tool
 from aqa_tools.test import main as evaluate_tool
 from aqa_tools.train import main as train_tool
-from registry import ConfigError, RecipeError, UnwritableError, load_checkpoint
+from registry import ConfigError, DiskFullError, RecipeError, UnwritableError, load_checkpoint, save_checkpoint
 from registry.checkpoint import weights_digest
 from registry.provenance import MismatchError
 from tests.engine.helpers import make_feature_set, tiny_overrides
@@ -131,6 +133,90 @@ def test_predictions_labelled_validation_selected_are_the_selected_weights_even_
     for p in predictions["splits"]["test"]:
         assert p["predicted"] == pytest.approx(by_name[p["name"]], abs=1e-5)
     assert predictions["streams"]["dynamic"]["input"] == "dynamic"  # what the report needs, recorded
+
+
+# -- selected.pt: written off the training loop, never behind last.pt ----------------------------------------
+class CheckSelected(Hook):
+    """Test plugin: after every epoch (each writes last.pt here), last.pt's selection is what selected.pt holds."""
+
+    def __call__(self, trainer: Any, epoch: int) -> None:
+        best = load_checkpoint(trainer.run_dir / "last.pt")["best"]
+        if best is not None:
+            assert load_checkpoint(trainer.run_dir / "selected.pt")["epoch"] == best["epoch"], f"epoch {epoch}"
+
+
+def test_selected_pt_is_written_by_another_thread_and_never_behind_last_pt(
+    data: Path, tmp_path: Path, registered: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zoo.engine import trainer as trainer_module
+
+    real, threads = trainer_module.save_checkpoint, []
+
+    def slow(path: Path, state: dict[str, Any]) -> Path:
+        if Path(path).name == "selected.pt":
+            threads.append(threading.current_thread().name)
+            time.sleep(0.3)  # a write still running when last.pt is due: last.pt must wait for it
+        return real(path, state)
+
+    monkeypatch.setattr(trainer_module, "save_checkpoint", slow)
+    registered(HOOKS, "test_check_selected", CheckSelected)
+    extra = ["run.checkpoint_every=1", "train.hooks=[{type: test_check_selected}]"]
+    results = zoo.engine.train("actionnet/base", [*tiny_overrides(data, tmp_path, epochs=4), *extra], progress=False)
+    assert threads and all(name.startswith("zoo-writer") for name in threads)  # off the training loop
+    selected = load_checkpoint(Path(results["run_dir"]) / "selected.pt")
+    assert selected["epoch"] == results["selected"]["epoch"]
+    assert selected["metrics"]["val_spearman"] == results["selected"]["val_spearman"]
+
+
+def test_a_selected_pt_that_cannot_be_written_fails_the_run_naming_it(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zoo.engine import trainer as trainer_module
+
+    real = trainer_module.save_checkpoint
+
+    def full(path: Path, state: dict[str, Any]) -> Path:
+        if Path(path).name == "selected.pt":
+            raise DiskFullError(f"no space left on {Path(path).parent} while writing selected.pt")
+        return real(path, state)
+
+    monkeypatch.setattr(trainer_module, "save_checkpoint", full)
+    with pytest.raises(DiskFullError, match="while writing selected.pt"):
+        zoo.engine.train("actionnet/base", tiny_overrides(data, tmp_path, epochs=3), progress=False)
+    (state,) = tmp_path.glob("actionnet/base/*/run.json")
+    assert json.loads(state.read_text())["status"] == "failed"
+
+
+class CrashAt(Hook):
+    """Test plugin: the run crashes after epoch ``epoch``."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __call__(self, trainer: Any, epoch: int) -> None:
+        if epoch == self.epoch:
+            raise RuntimeError("test crash")
+
+
+def test_resume_refuses_a_selected_pt_of_another_epoch(data: Path, tmp_path: Path, registered: Any) -> None:
+    registered(HOOKS, "test_crash_at", CrashAt)
+    ov = [
+        *tiny_overrides(data, tmp_path, epochs=4),
+        "run.checkpoint_every=1",
+        "train.hooks=[{type: test_crash_at, epoch: 3}]",
+    ]
+    with pytest.raises(RuntimeError, match="test crash"):
+        zoo.engine.train("actionnet/base", ov, progress=False)
+    (run,) = (p.parent for p in tmp_path.glob("actionnet/base/*/last.pt"))
+    best = load_checkpoint(run / "last.pt")["best"]
+    assert best is not None
+    kept = load_checkpoint(run / "selected.pt")
+    assert kept["epoch"] == best["epoch"]
+    save_checkpoint(
+        run / "selected.pt", {k: v for k, v in kept.items() if k not in ("format", "fingerprint")} | {"epoch": 99}
+    )
+    with pytest.raises(RecipeError, match=rf"selection is epoch {best['epoch']} but selected.pt holds epoch 99"):
+        zoo.engine.train("actionnet/base", ov, resume=run, progress=False)
 
 
 # -- features far outside the training features --------------------------------------------------------

@@ -32,6 +32,7 @@ from ..data.features import FeatureData, Split, check_plausible
 from ..errors import TrainingDiverged, TrainingInterrupted
 from ..kinds import HOOKS, LOSSES
 from ..progress import progress as progress_bar
+from .background import BackgroundWriter
 from .distributed import World, all_true, barrier, init_process_group, pick_device, world_from_env
 from .evaluate import Predictions, predict_split, to_device
 from .hooks import Hook
@@ -134,6 +135,7 @@ class Trainer:
         self.epoch, self.train_time, self.stop_requested = 0, 0.0, False
         self.signal: int | None = None  # SIGINT/SIGTERM received during fit(): stop after this epoch
         self.saved_epoch: int | None = None  # the epoch last.pt holds, when this process wrote it
+        self.writer = BackgroundWriter()  # selected.pt, written off the training loop
         # Trained stacked with other seeds (zoo.engine.stacked): this seed's dropout draws, in place of torch's
         # global generator, which the seeds would otherwise share.
         self.torch_rng: torch.Generator | None = None
@@ -323,11 +325,16 @@ class Trainer:
         """After the last epoch (or a hook's stop between checkpoints): last.pt holds the final epoch."""
         if self.world.main and self.saved_epoch != self.epoch:
             self._save(self.run_dir / "last.pt")
+        self.writer.close()
         self.bar.close()
 
     def failed(self, error: BaseException) -> None:
         """``fit`` ended by ``error``: run.json says failed (an interrupted run has already said so)."""
         self.bar.close()
+        try:
+            self.writer.close()
+        except Exception as e:  # the error that ended the run is the one raised; this one is said
+            print(f"also: {self.run_dir / 'selected.pt'} could not be written: {e}", file=sys.stderr, flush=True)
         if self.log and not isinstance(error, TrainingInterrupted):
             write_state(self.run_dir, "failed", epoch=self.epoch)
 
@@ -454,7 +461,9 @@ class Trainer:
             self.best = dict(row)
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             if self.world.main:  # weights and recipe only: selection is for evaluation, resume uses last.pt
-                save_checkpoint(self.run_dir / "selected.pt", self._weights())
+                # A snapshot (the cloned weights, a copy of the row) goes to the writer's thread: training goes on.
+                state = self._weights(self.best_state, dict(row))
+                self.writer.submit(save_checkpoint, self.run_dir / "selected.pt", state)
 
     def results(self) -> dict[str, Any]:
         """Last-epoch, validation-selected and best-on-test numbers, each labelled; best-on-test is no headline."""
@@ -501,15 +510,18 @@ class Trainer:
         return out
 
     # -- checkpoints ------------------------------------------------------------------------
-    def _weights(self) -> dict[str, Any]:
-        """What evaluation and inference need: recipe, weights, how outputs become scores, epoch and metrics."""
+    def _weights(
+        self, model: Mapping[str, Tensor] | None = None, metrics: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """What evaluation and inference need: recipe, weights, how outputs become scores, epoch and metrics
+        (the model's own and the last row, unless given)."""
         return {
             "recipe": self.recipe,
             "name": self.name,
-            "model": self.model.state_dict(),
+            "model": self.model.state_dict() if model is None else model,
             "scoring": self.data.scoring.to_dict(),
             "epoch": self.epoch,
-            "metrics": self.history[-1] if self.history else {},
+            "metrics": (self.history[-1] if self.history else {}) if metrics is None else metrics,
             "provenance": {
                 "data": self.data.fingerprint(),
                 "input_stats": self.input_stats,
@@ -537,6 +549,7 @@ class Trainer:
         }
 
     def _save(self, path: Path) -> None:
+        self.writer.wait()  # selected.pt first: last.pt never records a selection whose file is not written yet
         save_checkpoint(path, self._state())
         self.saved_epoch = self.epoch
 
@@ -577,7 +590,14 @@ class Trainer:
                     f"cannot resume {self.run_dir}: its selection (epoch {self.best['epoch']}) is recorded but "
                     f"{selected.name} is gone, so the run's headline predictions could not be made; start a new run"
                 )
-            self.best_state = load_checkpoint(selected, self.device)["model"]
+            kept = load_checkpoint(selected, self.device)
+            if kept.get("epoch") != self.best["epoch"]:  # e.g. killed between the two files of an older version
+                raise RecipeError(
+                    f"cannot resume {self.run_dir}: its selection is epoch {self.best['epoch']} but {selected.name} "
+                    f"holds epoch {kept.get('epoch')}, so the run's headline predictions would use other weights; "
+                    "start a new run"
+                )
+            self.best_state = kept["model"]
         self.epoch, self.train_time = int(ckpt["epoch"]), float(ckpt["train_time"])
         self.saved_epoch = self.epoch  # last.pt holds the epoch resumed from
 
