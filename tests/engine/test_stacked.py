@@ -16,10 +16,10 @@ from aqa_tools.train import main as train_main
 from registry import ConfigError, load_checkpoint, load_recipe
 from tests.engine.helpers import CrashInSeed, make_feature_set, tiny_overrides
 from zoo.engine.hooks import Hook
-from zoo.engine.sections import check_recipe
+from zoo.engine.sections import check_recipe, with_seed
 from zoo.engine.seeds import model_inputs, stacking_refused, train_seeds
 from zoo.engine.stacked import why_not_stacked
-from zoo.engine.trainer import TrainingInterrupted, build_data
+from zoo.engine.trainer import Trainer, TrainingInterrupted, build_data
 from zoo.kinds import HOOKS
 
 SEEDS = [0, 1, 2]
@@ -180,3 +180,9 @@ def test_a_stop_signal_stops_every_stacked_seed_saved_and_resumable(
         assert ckpt["epoch"] == 2 and len(ckpt["history"]) == 2
         assert f"--resume {folder}" in str(e.value)
     assert signal.getsignal(signal.SIGINT) == before  # the handler given back
+    # Resumed alone, a seed's results still say which of its epochs were trained stacked, and with whom.
+    resumed = Trainer(with_seed(rc, 0), tmp_path / "parent" / "seed0", name="actionnet/base", resume=True).fit()
+    assert resumed["epochs"] == 5 and {k: resumed["stacked"][k] for k in ("seeds", "epochs")} == {
+        "seeds": SEEDS,
+        "epochs": 2,
+    }

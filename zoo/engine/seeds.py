@@ -244,11 +244,6 @@ def _stacked(
             run = SeedRun(job.seed, job.run_dir, results=outcome)
             if job.measure:
                 run.extra = job.measure(t)
-            run.results["stacked"] = {
-                "seeds": [by_trainer[id(x)].seed for x in trainers],
-                "note": "trained stacked with these seeds (one batched model); train_seconds and epoch_seconds are "
-                "this seed's share: the wall of the stacked epochs divided by the seeds in them",
-            }
         done[job.seed] = run
         if on_done:
             on_done(run)

@@ -240,9 +240,12 @@ def fit_stacked(trainers: Sequence[Trainer], on_done: Outcome) -> None:
     each saved and resumable on its own).
     """
     active = list(trainers)
+    seeds = [t.seed for t in active]
     for t in active:
         if t.torch_rng is None:  # a caller's bug: the seeds would share one dropout stream
             raise ValueError(f"seed {t.seed}: its torch_rng (own_generator, right after its Trainer) is not set")
+        before = t.stacked or {"seeds": [], "epochs": 0}  # a resumed seed keeps the stacked epochs it had
+        t.stacked = {"seeds": sorted({*before["seeds"], *seeds}), "epochs": before["epochs"]}
         t.begin()
     forward = StackedForward([t.model for t in active], [t.torch_rng for t in active])
     try:
@@ -308,6 +311,7 @@ def _epoch(active: list[Trainer], forward: StackedForward, on_done: Outcome) -> 
         t = active[i]
         try:
             loss = t.end_train_epoch(totals[i], seen[i])
+            t.stacked["epochs"] += 1  # type: ignore[index]  # set by fit_stacked; saved with the epoch
             if not t.end_epoch(t.epoch + 1, lrs[i], loss, seconds, signalled):
                 still.append(t)
                 continue

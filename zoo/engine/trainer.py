@@ -50,6 +50,10 @@ __all__ = ["OPTIMISTIC", "STOP_SIGNALS", "Trainer", "TrainingDiverged", "Trainin
 
 # Ask a run to stop: it finishes the epoch, saves last.pt and ends resumable; the same signal again stops it now.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STACKED_NOTE = (
+    "epochs of these were trained stacked with these seeds (one batched model); in them train_seconds and "
+    "epoch_seconds are this seed's share: the wall of the stacked epoch divided by the seeds in it"
+)
 
 
 def build_data(recipe: Recipe, inputs: dict[str, int], progress: bool = True) -> FeatureData:
@@ -139,6 +143,8 @@ class Trainer:
         # Trained stacked with other seeds (zoo.engine.stacked): this seed's dropout draws, in place of torch's
         # global generator, which the seeds would otherwise share.
         self.torch_rng: torch.Generator | None = None
+        # Epochs trained stacked, and with which seeds (kept in last.pt: a run resumed alone still says so).
+        self.stacked: dict[str, Any] | None = None
         if resume:
             self._resume()
         self.net = self._wrap(self.model, train.compile)
@@ -504,6 +510,8 @@ class Trainer:
             "accepted": list(self.accepted),
             "provenance": self.fingerprint(),
         }
+        if self.stacked:
+            out["stacked"] = {**self.stacked, "note": STACKED_NOTE}
         for key in ("spearman", "relative_l2"):
             if out[key] is None and headline.get(f"test_{key}_undefined"):
                 out[f"{key}_undefined"] = headline[f"test_{key}_undefined"]
@@ -546,6 +554,7 @@ class Trainer:
             "history": self.history,
             "best": self.best,
             "train_time": self.train_time,
+            "stacked": self.stacked,
         }
 
     def _save(self, path: Path) -> None:
@@ -599,6 +608,7 @@ class Trainer:
                 )
             self.best_state = kept["model"]
         self.epoch, self.train_time = int(ckpt["epoch"]), float(ckpt["train_time"])
+        self.stacked = ckpt.get("stacked")
         self.saved_epoch = self.epoch  # last.pt holds the epoch resumed from
 
 
