@@ -12,7 +12,7 @@ optimiser, windows and loss) is trained by:
   windows cut per batch with a random start, masks, the recipe's loss, optimiser groups, schedule;
 * a minimal loop: the same model, optimiser and loss on windows pre-cut into in-memory tensors
   (no masks, no schedule, nothing else);
-* with ``--compile``, the tool with ``train.compile=true`` (torch.compile of the training step; its
+* with ``--compile``, the tool with ``train.compile=true`` (torch.compile of the training step and evaluation; its
   first epoch, which compiles, is printed apart);
 * with ``--bf16``, the tool with ``train.amp=bf16`` (quote it only on a CPU with native bf16: the
   line printed says whether this one has it).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +59,11 @@ def predict_split(
     batch_size: int = 64,
     autocast: torch.dtype | None = None,
     drop: Sequence[str] = (),
+    forward: Callable[[dict[str, Tensor]], Any] | None = None,
 ) -> Predictions:
     """Every video of ``split`` scored (centred windows or whole videos), in eval mode.
+
+    ``forward`` runs the model (``train.compile``: compiled, ``zoo.engine.compiled``); default ``model``.
 
     ``drop`` names inputs the model scores without (a missing modality): they are left out of every
     batch, and a model that cannot score without one says which (``ConfigError``)."""
@@ -74,7 +77,7 @@ def predict_split(
             batch = to_device(data.batch(split, idx, train=False), device)
             batch = without(batch, drop)
             with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                out = model(batch)
+                out = (forward or model)(batch)
             check_finite(out, [split.names[i] for i in idx])
             scores += (out["score"].float() * data.score_scale).tolist()
             for stream, rows in model.instance_weights(out, batch).items():

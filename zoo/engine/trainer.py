@@ -33,6 +33,7 @@ from ..errors import TrainingDiverged, TrainingInterrupted
 from ..kinds import HOOKS, LOSSES
 from ..progress import progress as progress_bar
 from .background import BackgroundWriter
+from .compiled import CompiledOrEager
 from .distributed import World, all_true, barrier, init_process_group, pick_device, world_from_env
 from .evaluate import Predictions, predict_split, to_device
 from .hooks import Hook
@@ -148,6 +149,8 @@ class Trainer:
         if resume:
             self._resume()
         self.net = self._wrap(self.model, train.compile)
+        # Whole videos: every evaluation batch has its own length, hence dynamic shapes.
+        self.eval_net = CompiledOrEager(self.model, "evaluation", dynamic=True) if train.compile else None
         self.log = RunLog(self.run_dir, tensorboard=run.tensorboard) if self.world.main else None
         if self.log:
             self.log.recipe(self.recipe)
@@ -198,7 +201,7 @@ class Trainer:
         if self.world.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
-        return torch.compile(net) if compile else net
+        return CompiledOrEager(net, "the training step", model=model) if compile else net
 
     # -- one epoch --------------------------------------------------------------------------
     def train_epoch(self) -> float:
@@ -267,7 +270,8 @@ class Trainer:
 
     def evaluate(self, split: str = "test") -> Predictions:
         part = getattr(self.data, split)
-        return predict_split(self.model, self.data, part, self.device, self.sections.eval.batch_size, self.amp)
+        eval_batch, net = self.sections.eval.batch_size, self.eval_net
+        return predict_split(self.model, self.data, part, self.device, eval_batch, self.amp, forward=net)
 
     # -- the run ----------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
@@ -481,7 +485,7 @@ class Trainer:
             keep = {k: v for k, v in row.items() if k.startswith(("test_", "val_"))}
             return {"label": label, "epoch": row["epoch"], **keep}
 
-        notes = list(self.notes)
+        notes = list(self.notes) + [n.fell_back for n in (self.net, self.eval_net) if getattr(n, "fell_back", None)]
         last = entry(evaluated[-1], "last epoch")
         selected = entry(self.best, "validation-selected") if self.best else None
         if self.select == "val" and self.best is None:
