@@ -30,8 +30,9 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
 from ..amp import autocast_dtype
-from ..errors import TrainingDiverged, TrainingInterrupted
+from ..errors import NonFiniteError, TrainingDiverged, TrainingInterrupted
 from .distributed import world_from_env
+from .evaluate import Predictions, check_finite, to_device
 from .sections import Recipe
 from .trainer import Trainer, stop_on_signals
 
@@ -125,6 +126,17 @@ class StackedForward:
 
         out = vmap(one, randomness="error")(params, buffers, stack_batches(batches))
         return [torch.utils._pytree.tree_map(lambda t, s=s: t[s], out) for s in range(len(batches))]
+
+    def same(self, batch: dict[str, Tensor]) -> Tensor:
+        """Every seed's ``score`` [seeds, B] for one batch they all score (evaluation: nothing is copied per seed)."""
+        self.template.train(self.models[0].training)
+        params = _stacked_tensors([dict(m.named_parameters()) for m in self.models])
+        buffers = _stacked_tensors([dict(m.named_buffers()) for m in self.models])
+
+        def one(p: dict[str, Tensor], b: dict[str, Tensor]) -> Tensor:
+            return functional_call(self.template, (p, b), (batch,))["score"]
+
+        return vmap(one, randomness="error")(params, buffers)
 
 
 def _stacked_tensors(named: Sequence[dict[str, Tensor]]) -> dict[str, Tensor]:
@@ -304,15 +316,22 @@ def _epoch(active: list[Trainer], forward: StackedForward, on_done: Outcome) -> 
         going = [i for i, _, _, _ in kept]
         if not going:
             break
+    losses_now = {i: active[i].end_train_epoch(totals[i], seen[i]) for i in going}
+    evaluated: dict[int, dict[str, Predictions] | Exception] = {}
+    if going and first.evaluates(first.epoch + 1):  # one recipe: every seed evaluates at the same epochs
+        forward.keep([active[i].model for i in going], [active[i].torch_rng for i in going])
+        evaluated = dict(zip(going, evaluate_stacked(forward, [active[i] for i in going])))
     seconds = (time.perf_counter() - tic) / len(active)  # each seed's share of the wall of the epoch together
     still = []
     signalled = any(active[i].signal is not None for i in going)  # once: the seeds stop at one epoch
     for i in going:
         t = active[i]
         try:
-            loss = t.end_train_epoch(totals[i], seen[i])
+            predictions = evaluated.get(i)
+            if isinstance(predictions, Exception):  # its evaluation failed (a non-finite score): as alone
+                raise predictions
             t.stacked["epochs"] += 1  # type: ignore[index]  # set by fit_stacked; saved with the epoch
-            if not t.end_epoch(t.epoch + 1, lrs[i], loss, seconds, signalled):
+            if not t.end_epoch(t.epoch + 1, lrs[i], losses_now[i], seconds, signalled, predictions):
                 still.append(t)
                 continue
             _finish(t, on_done)  # a hook stopped it
@@ -320,6 +339,44 @@ def _epoch(active: list[Trainer], forward: StackedForward, on_done: Outcome) -> 
             t.failed(e)
             on_done(t, e)
     return still
+
+
+@torch.no_grad()
+def evaluate_stacked(forward: StackedForward, trainers: Sequence[Trainer]) -> list[dict[str, Predictions] | Exception]:
+    """Each seed's predictions on the validation and test splits, every batch scored by all seeds in one call
+    (``forward`` holds these trainers' models); for a seed whose scores are not finite, the error it would raise
+    alone. The seeds share one ``FeatureData`` (``_stacked`` in seeds.py), so one batch serves all."""
+    first = trainers[0]
+    data, device, amp = first.data, first.device, first.amp
+    modes = [t.model.training for t in trainers]
+    for t in trainers:
+        t.model.eval()
+    out: list[dict[str, Predictions] | Exception] = [{} for _ in trainers]
+    try:
+        for split in ("val", "test"):
+            part = getattr(data, split)
+            if part is None:
+                continue
+            size, scores = first.sections.eval.batch_size, []
+            for start in range(0, len(part), size):
+                idx = list(range(start, min(start + size, len(part))))
+                batch = to_device(data.batch(part, idx, train=False), device)
+                with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+                    scores.append(forward.same(batch).float())
+            every = (torch.cat(scores, dim=1) * data.score_scale).cpu()  # [seeds, videos]: one copy
+            for s, row in enumerate(every):
+                if isinstance(out[s], Exception):
+                    continue
+                try:
+                    check_finite({"score": row}, list(part.names))
+                except NonFiniteError as e:
+                    out[s] = e
+                    continue
+                out[s][split] = Predictions(list(part.names), row.tolist(), part.raw.tolist(), {})  # type: ignore[index]
+    finally:
+        for t, mode in zip(trainers, modes):
+            t.model.train(mode)
+    return out
 
 
 def _finish(t: Trainer, on_done: Outcome) -> None:

@@ -302,17 +302,26 @@ class Trainer:
             self.epochs, self.name, "ep", enabled=self.progress and self.world.main, initial=self.epoch
         )
 
-    def end_epoch(self, epoch: int, lr: float, loss: float, seconds: float, signalled: bool | None = None) -> bool:
+    def end_epoch(
+        self,
+        epoch: int,
+        lr: float,
+        loss: float,
+        seconds: float,
+        signalled: bool | None = None,
+        predictions: Mapping[str, Predictions] | None = None,
+    ) -> bool:
         """After training epoch ``epoch``: evaluate, select, checkpoint, log, run the hooks. True: stop here.
 
         ``signalled``: whether a stop signal came, as seen once for several seeds ending this epoch together (a
-        signal arriving among them then stops them all after the next); None: look now."""
-        every, keep_every = self.sections.eval.every, self.sections.run.checkpoint_every
+        signal arriving among them then stops them all after the next); None: look now. ``predictions``: this
+        epoch's evaluation, made by the caller (split -> Predictions); None: evaluate here when ``evaluates``."""
+        keep_every = self.sections.run.checkpoint_every
         self.epoch = epoch
         self.train_time += seconds
         row: dict[str, Any] = {"epoch": epoch, "lr": lr, "train_loss": loss, "epoch_seconds": seconds}
-        if epoch % every == 0 or epoch == self.epochs:
-            row.update(self._evaluate_epoch())
+        if self.evaluates(epoch):
+            row.update(self._evaluate_epoch(predictions))
         self.history.append(row)
         self._update_selection(row)
         # every rank stops at the same epoch, whichever of them got the signal
@@ -455,13 +464,20 @@ class Trainer:
             return {}
         return {f"{split}_rho": format_metric(row, key).split(" (")[0]}
 
-    def _evaluate_epoch(self) -> dict[str, Any]:
+    def evaluates(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` ends with an evaluation of the validation and test splits."""
+        return epoch % self.sections.eval.every == 0 or epoch == self.epochs
+
+    def _evaluate_epoch(self, predictions: Mapping[str, Predictions] | None = None) -> dict[str, Any]:
+        """The epoch's metrics row of each split: from ``predictions`` (split -> this model's, made by the caller:
+        stacked seeds evaluate together) or evaluated now."""
         # Every rank evaluates (features are cheap), so all keep the same history and selection.
         row: dict[str, Any] = {}
         for split in ("val", "test"):
             if getattr(self.data, split) is None:
                 continue
-            row.update(self.evaluate(split).metrics(self.data.score_bounds).row(split))
+            preds = predictions[split] if predictions is not None else self.evaluate(split)
+            row.update(preds.metrics(self.data.score_bounds).row(split))
         return row
 
     def _update_selection(self, row: dict[str, Any]) -> None:
