@@ -255,6 +255,7 @@ def stacked_fit_epoch(recipe: dict, seeds: int, run_dir: Path) -> float:
     from zoo.engine.stacked import fit_stacked, own_generator
     from zoo.engine.trainer import build_data
 
+    recipe = {**recipe, "train": {**recipe["train"], "stack_seeds": True}}  # asked for: on the CPU too
     parsed = check_recipe(recipe)
     data = build_data(parsed, model_inputs(parsed), progress=False)
     trainers = []
