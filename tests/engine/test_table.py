@@ -88,6 +88,10 @@ def test_protocol_adapts_every_recipe(tmp_path: Path) -> None:
     assert adapt(load_recipe("peers/mcmoe"), proto, epochs=7, seed=3, out=tmp_path) == (
         "needs inputs ['rgb', 'audio', 'flow'] that the data does not have"
     )
+    # A recipe of stages (PAMFN's branches, then its fusion) is several runs: a row note, not a KeyError.
+    assert adapt(load_recipe("peers/pamfn"), proto, epochs=7, seed=3, out=tmp_path) == (
+        "a recipe of stages (rgb, flow, audio, fusion): the table trains one run per seed"
+    )
 
 
 def test_a_table_keeps_what_it_cannot_vouch_for_out_of_its_rows(

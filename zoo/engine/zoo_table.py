@@ -37,6 +37,7 @@ from .metrics import format_mean_sd, mean_sd
 from .provenance import code_version, short
 from .sections import check_recipe, with_seed
 from .seeds import SeedRun, stacking_refused, train_seeds
+from .stages import is_stages_recipe
 from .trainer import TrainingInterrupted
 
 if TYPE_CHECKING:
@@ -144,6 +145,8 @@ def protocol(data: str, protocol_recipe: str) -> Protocol:
 
 def adapt(recipe: Mapping[str, Any], proto: Protocol, epochs: int, seed: int, out: Path) -> dict[str, Any] | str:
     """The recipe under the protocol, or a string saying why it cannot run on this data."""
+    if is_stages_recipe(recipe):  # several runs, each starting from the ones before: not one row's protocol
+        return f"a recipe of stages ({', '.join(recipe['stages'])}): the table trains one run per seed"
     rc = merge({}, recipe)
     widths = proto.widths
     wanted = rc["model"].get("inputs", {})
