@@ -4,7 +4,8 @@ Each seed keeps its own ``Trainer`` (model, optimiser, scheduler, data order, ru
 only the forward and backward passes are shared. Every training step stacks the seeds' parameters
 (``torch.stack``, so gradients flow back to each seed's own), runs the model once under
 ``torch.func.vmap`` over the seeds' batches (padded to one length; the masks keep the padding out),
-and steps each seed's optimiser on its own gradients. Small models leave a GPU (and much of a CPU's
+and steps each seed's optimiser on its own gradients. Each epoch's evaluation scores every validation
+and test batch for all seeds in one vmapped call (``evaluate_stacked``). Small models leave a GPU (and much of a CPU's
 per-call overhead) idle; one call for all seeds fills it.
 
 A seed trained stacked takes the steps it takes alone: the same initial weights, batches and
