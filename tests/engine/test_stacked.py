@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from aqa_tools.train import main as train_main
 from registry import ConfigError, load_checkpoint, load_recipe
@@ -20,7 +20,8 @@ from zoo.engine.sections import check_recipe, with_seed
 from zoo.engine.seeds import model_inputs, stacking_refused, train_seeds
 from zoo.engine.stacked import why_not_stacked
 from zoo.engine.trainer import Trainer, TrainingInterrupted, build_data
-from zoo.kinds import HOOKS
+from zoo.heads.base import Head
+from zoo.kinds import HEADS, HOOKS
 
 SEEDS = [0, 1, 2]
 
@@ -149,6 +150,44 @@ def test_a_seed_that_diverges_is_named_and_the_stacked_others_finish(
     assert runs[2].error.startswith("TrainingDiverged: the loss became nan in epoch 2 (batch 1)"), runs[2].error
     assert runs[2].exit_code == 3 and "seed2/last.pt (epoch 1)" in runs[2].error
     assert [r.results["epochs"] for r in runs[:2]] == [3, 3]
+
+
+class EvalScaleHead(Head):
+    """Test plugin: a linear head whose evaluation scores are multiplied by a buffer (1 unless a test poisons it)."""
+
+    def __init__(self, in_dim: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(in_dim, 1)
+        self.register_buffer("scale", torch.ones(()))
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        score = self.fc(x).squeeze(-1)
+        return {"score": score if self.training else score * self.scale}
+
+
+class PoisonEval(Hook):
+    """Test plugin: after epoch 1, seed ``seed``'s evaluation scores become NaN (its training stays finite)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def __call__(self, trainer: Any, epoch: int) -> None:
+        if trainer.sections.train.seed == self.seed and epoch == 1:
+            trainer.model.head.scale.fill_(float("nan"))
+
+
+def test_a_seed_whose_evaluation_is_not_finite_fails_as_alone_and_the_others_finish(
+    root: Path, tmp_path: Path, registered: Any
+) -> None:
+    registered(HEADS, "test_eval_scale", EvalScaleHead)
+    registered(HOOKS, "test_poison_eval", PoisonEval)
+    rc = recipe(root, tmp_path, "model.head={type: test_eval_scale}", "train.hooks=[{type: test_poison_eval, seed: 1}]")
+    runs = train_seeds(rc, SEEDS, tmp_path / "stacked", name="actionnet/base", stacked=True)
+    assert [r.ok for r in runs] == [True, False, True]
+    assert [r.results["epochs"] for r in (runs[0], runs[2])] == [3, 3]
+    (alone,) = train_seeds(rc, [1], tmp_path / "alone", name="actionnet/base", stacked=False)
+    assert runs[1].error.startswith("NonFiniteError: the model's output is NaN or inf for ")
+    assert runs[1].error == alone.error.replace(str(tmp_path / "alone"), str(tmp_path / "stacked"))
 
 
 class SignalAfter(Hook):

@@ -128,14 +128,20 @@ class StackedForward:
         out = vmap(one, randomness="error")(params, buffers, stack_batches(batches))
         return [torch.utils._pytree.tree_map(lambda t, s=s: t[s], out) for s in range(len(batches))]
 
-    def same(self, batch: dict[str, Tensor]) -> Tensor:
-        """Every seed's ``score`` [seeds, B] for one batch they all score (evaluation: nothing is copied per seed)."""
+    def same(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """For one batch every seed scores (evaluation: nothing is copied per seed), each seed's ``score`` and
+        whether a video's score or instance weights are not finite, both [seeds, B]."""
         self.template.train(self.models[0].training)
         params = _stacked_tensors([dict(m.named_parameters()) for m in self.models])
         buffers = _stacked_tensors([dict(m.named_buffers()) for m in self.models])
 
-        def one(p: dict[str, Tensor], b: dict[str, Tensor]) -> Tensor:
-            return functional_call(self.template, (p, b), (batch,))["score"]
+        def one(p: dict[str, Tensor], b: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+            out = functional_call(self.template, (p, b), (batch,))
+            bad = ~torch.isfinite(out["score"].float())
+            for w in (out.get("weights") or {}).values():  # as check_finite looks at them
+                if w is not None:
+                    bad = bad | ~torch.isfinite(w.float()).flatten(1).all(1)
+            return out["score"], bad
 
         return vmap(one, randomness="error")(params, buffers)
 
@@ -358,18 +364,21 @@ def evaluate_stacked(forward: StackedForward, trainers: Sequence[Trainer]) -> li
             part = getattr(data, split)
             if part is None:
                 continue
-            size, scores = first.sections.eval.batch_size, []
+            size, scores, bad = first.sections.eval.batch_size, [], []
             for start in range(0, len(part), size):
                 idx = list(range(start, min(start + size, len(part))))
                 batch = to_device(data.batch(part, idx, train=False), device)
                 with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-                    scores.append(forward.same(batch).float())
+                    score, not_finite = forward.same(batch)
+                scores.append(score.float())
+                bad.append(not_finite)
             every = (torch.cat(scores, dim=1) * data.score_scale).cpu()  # [seeds, videos]: one copy
+            flagged = torch.cat(bad, dim=1).cpu()
             for s, row in enumerate(every):
                 if isinstance(out[s], Exception):
                     continue
-                try:
-                    check_finite({"score": row}, list(part.names))
+                try:  # the error of a run alone, naming the videos
+                    check_finite({"score": row.masked_fill(flagged[s], float("nan"))}, list(part.names))
                 except NonFiniteError as e:
                     out[s] = e
                     continue
