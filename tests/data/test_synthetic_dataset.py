@@ -130,3 +130,20 @@ def test_another_render_never_reuses_the_features_of_the_first(root: Path, first
     same = [n for n in shared if a[n][1].shape == b[n][1].shape and np.array_equal(a[n][1], b[n][1])]
     assert not same  # the new labels come with the new videos' features
     assert [a[n][0] for n in sorted(shared)] != [b[n][0] for n in sorted(shared)]
+
+
+def test_a_raw_and_a_typed_extract_section_name_one_feature_folder(tmp_path: Path) -> None:
+    """The results table passes the recipe's raw section, tools/train.py the typed one (defaults filled): the same
+    features must be found in the same folder, or each path extracts them again (it did: 4.5 minutes)."""
+    from registry import load_recipe
+    from zoo.data.datasets import synthetic_features_dir
+    from zoo.engine.sections import check_recipe
+
+    recipe = load_recipe("actionnet/synthetic")
+    raw = recipe["extract"]
+    folder = synthetic_features_dir(tmp_path, "render", raw)
+    assert folder == synthetic_features_dir(tmp_path, "render", check_recipe(recipe).extract.to_dict())
+    assert folder == synthetic_features_dir(tmp_path, "render", {**raw, "decoder": {"type": "pyav"}})  # the default
+    assert folder == synthetic_features_dir(tmp_path, "render", {**raw, "batch_size": 3})  # speed only
+    assert folder != synthetic_features_dir(tmp_path, "render", {**raw, "seed": 1})  # other random backbones
+    assert folder != synthetic_features_dir(tmp_path, "other", raw)

@@ -211,6 +211,10 @@ class SyntheticDataset(Dataset):
 
         return Path(self.root) / "render" / render_key(**self.render_params())
 
+    def features_dir(self, render: str, extract: Mapping[str, Any]) -> Path:
+        """``<root>/features/<digest>``: what ``extract`` makes of render ``render`` (``synthetic_features_dir``)."""
+        return synthetic_features_dir(self.root, render, extract)
+
     def video_folder(self) -> Path | None:
         return self.render_dir() / "videos"
 
@@ -225,11 +229,7 @@ class SyntheticDataset(Dataset):
                 "data.type synthetic needs the recipe's extract: section (how to turn videos into features)"
             )
         render = make_synthetic(self.render_dir(), progress=progress, **self.render_params())
-        key = render.name
-        from .extract.config import EXTRACTOR_VERSION
-
-        digest = _digest({"render": key, "extract": _feature_relevant(extract), "extractor": EXTRACTOR_VERSION})
-        features = Path(self.root) / "features" / digest
+        features = self.features_dir(render.name, extract)
         report = extract_features(extract, render / "videos", features, device=self.device, progress=progress)
         if not report.ok:
             raise DataError(f"feature extraction failed for some synthetic videos:\n{report.summary()}")
@@ -245,6 +245,15 @@ class SyntheticDataset(Dataset):
             val_fraction=self.val_fraction,
             split_seed=self.split_seed,
         ).load(inputs, extract, progress)
+
+
+def synthetic_features_dir(root: str | Path, render: str, extract: Mapping[str, Any]) -> Path:
+    """The feature folder of render ``render`` made by ``extract``: named by the render, the section as checked
+    (defaults filled, so a raw recipe section and the typed one name the same folder) and the extractor version."""
+    from .extract.config import EXTRACTOR_VERSION, resolve_config
+
+    relevant = _feature_relevant(resolve_config(extract))
+    return Path(root) / "features" / _digest({"render": render, "extract": relevant, "extractor": EXTRACTOR_VERSION})
 
 
 def _digest(obj: Any) -> str:
