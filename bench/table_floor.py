@@ -16,71 +16,50 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from train import epoch_flops, matmul_rate  # bench/train.py: the same counting and matmul rate as its --floor
 
 import zoo
 from registry import list_recipes, load_recipe
-from zoo.engine.zoo_table import adapt, protocol
+from zoo.data.features import FeatureData
+from zoo.engine.provenance import short
+from zoo.engine.zoo_table import Protocol, adapt, protocol
 
 TARGET_MINUTES = 20.0
 
 
-def matmul_rate(n: int = 2048, repeats: int = 7) -> float:
-    """FLOP/s of an ``n x n @ n x n`` fp32 product, the median of ``repeats`` (after one)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    times = []
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        torch.mm(a, b)
-        times.append(time.perf_counter() - tic)
-    return 2 * n**3 / statistics.median(times)
-
-
-def epoch_flops(name: str, proto: object, shared: object, out: Path) -> tuple[int, int] | str:
+def recipe_flops(name: str, proto: Protocol, shared: FeatureData, out: Path) -> tuple[int, int] | str:
     """FLOPs of one training epoch and of its evaluation (validation and test) under the table's protocol, or
     why the table does not train this recipe."""
-    rc = adapt(load_recipe(name), proto, epochs=1, seed=0, out=out)  # type: ignore[arg-type]
+    rc = adapt(load_recipe(name), proto, epochs=1, seed=0, out=out)
     if isinstance(rc, str):
         return rc
-    trainer = zoo.engine.Trainer(rc, out / name, name=name, progress=False, data=shared)  # type: ignore[arg-type]
-    with FlopCounterMode(display=False) as train:
-        trainer.train_epoch()
-    with FlopCounterMode(display=False) as evaluate:
-        evaluation(trainer)
-    return int(train.get_total_flops()), int(evaluate.get_total_flops())
+    return epoch_flops(zoo.engine.Trainer(rc, out / name, name=name, progress=False, data=shared), ("val", "test"))
 
 
-def evaluation(trainer: zoo.engine.Trainer) -> None:
-    """The forward passes of an epoch's evaluation (validation and test, the trainer's batches), with autograd on:
-    the FLOPs are those of ``predict_split``, whose no_grad trips FlopCounterMode's module tracker on a parameter
-    passed as an input (GDLT's queries)."""
-    model, data = trainer.model.eval(), trainer.data
-    size = trainer.sections.eval.batch_size
-    for split in (data.val, data.test):
-        for start in range(0, len(split) if split is not None else 0, size):
-            idx = list(range(start, min(start + size, len(split))))
-            model({k: v.to(trainer.device) for k, v in data.batch(split, idx, train=False).items()})
-    model.train()
-
-
-def measured_seconds(path: Path) -> dict[str, float]:
-    """Each recipe's training seconds in a results table (summed over its seeds), where it has all of them."""
+def measured_seconds(path: Path, data: str, epochs: int, seeds: int) -> tuple[dict[str, float], str]:
+    """Each recipe's training seconds in a results table (summed over its seeds, where it has all of them), and
+    where they come from; none, saying why, when that table's protocol (data, epochs, seeds) is not this one."""
     if not path.is_file():
-        return {}
-    rows = json.loads(path.read_text()).get("rows", {})
+        return {}, f"none ({path} does not exist)"
+    record: dict[str, Any] = json.loads(path.read_text())
+    made = record.get("protocol") or {}
+    theirs = (made.get("data"), made.get("epochs"), len(made.get("seeds") or []))
+    if theirs != (data, epochs, seeds):
+        return {}, (
+            f"none: {path} was made with data {theirs[0]}, {theirs[1]} epochs, {theirs[2]} seeds; "
+            f"this count is for data {data}, {epochs} epochs, {seeds} seeds"
+        )
     out = {}
-    for name, row in rows.items():
+    for name, row in (record.get("rows") or {}).items():
         seconds = row.get("train_seconds") or []
         if seconds and all(s is not None for s in seconds):
             out[name] = float(sum(seconds))
-    return out
+    return out, str(path)
 
 
 def main() -> None:
@@ -94,13 +73,13 @@ def main() -> None:
 
     proto = protocol("synthetic", "actionnet/synthetic")
     shared = proto.load()
-    measured = measured_seconds(Path(args.results))
-    rate = args.rate * 1e9 if args.rate else matmul_rate()
+    measured, source = measured_seconds(Path(args.results), short(shared.fingerprint()), args.epochs, args.seeds)
+    rate = args.rate * 1e9 if args.rate else matmul_rate(torch.float32)
     runs = args.epochs * args.seeds
     print(
         f"matmul rate {rate / 1e9:.1f} GFLOP/s fp32{' (given)' if args.rate else ''} "
         f"({torch.get_num_threads()} threads); {args.epochs} epochs x "
-        f"{args.seeds} seeds per recipe; measured: {args.results}"
+        f"{args.seeds} seeds per recipe; measured: {source}"
     )
     # train_seconds in results count the training epochs only (evaluation is not in them): compared with the
     # training floor; the table's floor is training and evaluation.
@@ -111,7 +90,7 @@ def main() -> None:
     total_floor = train_floor_sum = total_measured = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for name in list_recipes(args.pattern):
-            flops = epoch_flops(name, proto, shared, Path(tmp))
+            flops = recipe_flops(name, proto, shared, Path(tmp))
             if isinstance(flops, str):
                 print(f"{name:34s} not in the table: {flops}")
                 continue
@@ -124,7 +103,8 @@ def main() -> None:
             print(f"{name:34s} {flops[0] / 1e9:11.2f} {flops[1] / 1e9:10.2f} {train_floor:13.1f} {shown} {floor:13.1f}")
     print(
         f"the whole table: floor {total_floor / 60:.1f} min (training {train_floor_sum / 60:.1f} min and evaluation; "
-        f"matmuls and convolutions only); its rows measured {total_measured / 60:.1f} min of training; target "
+        f"matmuls and convolutions only); "
+        f"{f'its rows measured {total_measured / 60:.1f} min of training' if measured else 'no measured rows'}; target "
         f"{TARGET_MINUTES:.0f} min: the floor is {total_floor / 60 / TARGET_MINUTES:.2f}x the target"
     )
 

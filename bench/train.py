@@ -160,20 +160,33 @@ def matmul_rate(dtype: torch.dtype, n: int = 2048, repeats: int = 7) -> float:
     return 2 * n**3 / statistics.median(times)
 
 
-def epoch_flops(trainer: Any) -> int:
-    """FLOPs of one training epoch and one evaluation of the test split, as the tool runs them."""
+def epoch_flops(trainer: Any, splits: tuple[str, ...] = ("test",)) -> tuple[int, int]:
+    """FLOPs of one training epoch and of one evaluation of ``splits``, as the tool runs them."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False) as train:
         trainer.train_epoch()
-        trainer.evaluate("test")
-    return int(counter.get_total_flops())
+    with FlopCounterMode(display=False) as evaluate:
+        evaluation_forwards(trainer, splits)
+    return int(train.get_total_flops()), int(evaluate.get_total_flops())
+
+
+def evaluation_forwards(trainer: Any, splits: tuple[str, ...]) -> None:
+    """The forward passes of evaluating ``splits`` (eval mode, the trainer's evaluation batches), autograd on: the
+    FLOPs of ``predict_split``, whose no_grad trips FlopCounterMode's module tracker on a parameter passed as a
+    module's input (GDLT's queries: "Expected gradient function to be set")."""
+    model, data, size = trainer.model.eval(), trainer.data, trainer.sections.eval.batch_size
+    for part in (getattr(data, s) for s in splits):
+        for start in range(0, len(part) if part is not None else 0, size):
+            idx = list(range(start, min(start + size, len(part))))
+            model({k: v.to(trainer.device) for k, v in data.batch(part, idx, train=False).items()})
+    model.train()
 
 
 def floor_lines(name: str, root: Path, out: Path, fit_seconds: float, bf16_fit: float | None) -> list[str]:
     """The recipe's epoch (fit(), evaluation included) against the matmul floor for its counted FLOPs."""
     base = overrides(root, out)
-    flops = epoch_flops(zoo.engine.Trainer(load_recipe(name, base), out / name / "flops", progress=False))
+    flops = sum(epoch_flops(zoo.engine.Trainer(load_recipe(name, base), out / name / "flops", progress=False)))
     fp32_floor = flops / matmul_rate(torch.float32)
     lines = [
         f"  FLOPs per epoch (train + test eval) {flops / 1e9:9.1f} GFLOP",
