@@ -211,10 +211,6 @@ class SyntheticDataset(Dataset):
 
         return Path(self.root) / "render" / render_key(**self.render_params())
 
-    def features_dir(self, render: str, extract: Mapping[str, Any]) -> Path:
-        """``<root>/features/<digest>``: what ``extract`` makes of render ``render`` (``synthetic_features_dir``)."""
-        return synthetic_features_dir(self.root, render, extract)
-
     def video_folder(self) -> Path | None:
         return self.render_dir() / "videos"
 
@@ -229,7 +225,7 @@ class SyntheticDataset(Dataset):
                 "data.type synthetic needs the recipe's extract: section (how to turn videos into features)"
             )
         render = make_synthetic(self.render_dir(), progress=progress, **self.render_params())
-        features = self.features_dir(render.name, extract)
+        features = synthetic_features_dir(self.root, render.name, extract)
         report = extract_features(extract, render / "videos", features, device=self.device, progress=progress)
         if not report.ok:
             raise DataError(f"feature extraction failed for some synthetic videos:\n{report.summary()}")

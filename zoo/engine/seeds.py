@@ -137,7 +137,7 @@ def seed_failure(job: SeedJob, e: BaseException) -> SeedRun:
         job.seed,
         job.run_dir,
         error=f"{type(e).__name__}: {e}",
-        exit_code=int(e.exit_code) if isinstance(e, UserError) else 1,
+        exit_code=int(e.exit_code) if user else 1,
         traceback=None if user else "".join(traceback.format_exception(e)),
     )
 

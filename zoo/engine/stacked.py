@@ -117,10 +117,14 @@ class StackedForward:
         self.models = list(models)
         self.generators[:] = generators
 
-    def __call__(self, batches: Sequence[dict[str, Tensor]]) -> list[Any]:
+    def _state(self) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """The seeds' parameters and buffers stacked (the template set to their train/eval mode)."""
         self.template.train(self.models[0].training)
         params = _stacked_tensors([dict(m.named_parameters()) for m in self.models])
-        buffers = _stacked_tensors([dict(m.named_buffers()) for m in self.models])
+        return params, _stacked_tensors([dict(m.named_buffers()) for m in self.models])
+
+    def __call__(self, batches: Sequence[dict[str, Tensor]]) -> list[Any]:
+        params, buffers = self._state()
 
         def one(p: dict[str, Tensor], b: dict[str, Tensor], x: dict[str, Tensor]) -> Any:
             return functional_call(self.template, (p, b), (x,))
@@ -131,9 +135,7 @@ class StackedForward:
     def same(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         """For one batch every seed scores (evaluation: nothing is copied per seed), each seed's ``score`` and
         whether a video's score or instance weights are not finite, both [seeds, B]."""
-        self.template.train(self.models[0].training)
-        params = _stacked_tensors([dict(m.named_parameters()) for m in self.models])
-        buffers = _stacked_tensors([dict(m.named_buffers()) for m in self.models])
+        params, buffers = self._state()
 
         def one(p: dict[str, Tensor], b: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
             out = functional_call(self.template, (p, b), (batch,))
