@@ -23,7 +23,8 @@ TINY = {
         "intermediate_size": 64,
         "max_length": 64,
         "num_mel_bins": 32,
-    }
+    },
+    "onset": {"frames": 40, "mel_bins": 32, "bins": 8, "bands": 2},
 }
 
 

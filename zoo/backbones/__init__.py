@@ -1,12 +1,13 @@
 """Backbones: frames -> one feature vector per instance (``ptv:`` video models, ``timm:`` image models), the
-audio backbones (``audio_backbones``: log-mel -> one vector per instance, ``ast``) and optical-flow clips."""
+audio backbones (``audio_backbones``: log-mel -> one vector per instance, ``ast``, ``onset``) and optical-flow clips."""
 
-from . import ast, audio, flow, image, video
+from . import ast, audio, flow, image, onset, video
 from .ast import ASTBackbone
 from .audio import AudioBackbone, AudioSpec
 from .base import Backbone, InputSpec, read_state_dict
 from .flow import FlowBackbone, FlowSettings
 from .image import TimmBackbone
+from .onset import OnsetEnvelope
 from .video import PTV_MODELS, PtvBackbone, input_spec_of
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "FlowBackbone",
     "FlowSettings",
     "InputSpec",
+    "OnsetEnvelope",
     "PtvBackbone",
     "TimmBackbone",
     "ast",
@@ -25,6 +27,7 @@ __all__ = [
     "flow",
     "image",
     "input_spec_of",
+    "onset",
     "read_state_dict",
     "video",
 ]
