@@ -79,6 +79,26 @@ def test_flow_clips_have_two_channels_one_frame_fewer() -> None:
         FlowBackbone(FlowSettings(), BACKBONES.build({"type": "ptv:x3d_xs"}))
 
 
+def test_the_motion_profile_says_when_in_the_clip_the_frames_change() -> None:
+    torch.manual_seed(0)
+    video = BACKBONES.build({"type": "ptv:x3d_xs", "in_channels": 2})
+    b = FlowBackbone(FlowSettings.parse({**FLOW, "profile": 3}, "flow"), video).eval()
+    assert b.feature_dim == 2048 + 3 and b.settings.to_dict()["profile"] == 3
+    x = torch.zeros(2, 3, 4, 128, 128)
+    x[0, :, 2:] = 0.5  # video 0 changes between frames 1 and 2, then holds; video 1 never moves
+    x[1] += 0.25
+    with torch.no_grad():
+        out = b(x)
+        torch.testing.assert_close(out[:, :2048], b.net["video"](b.flow(x)))  # the video features, unchanged
+    assert out.shape == (2, 2048 + 3)
+    torch.testing.assert_close(out[:, 2048:], torch.tensor([[0.0, 0.5, 0.0], [0.0, 0.0, 0.0]]))
+    assert "profile" not in FlowSettings.parse(FLOW, "flow").to_dict()  # features made before the key keep their name
+    with pytest.raises(ConfigError, match=r"flow.profile: 3 spans, but clips of 3 frames have only 2 frame differ"):
+        b(x[:, :, :3])
+    with pytest.raises(ConfigError, match=r"flow.profile .* must be an int >= 0, got -1"):
+        FlowSettings.parse({"profile": -1}, "flow")
+
+
 def test_a_two_channel_video_backbone_and_rgb_weights_for_it(tmp_path: Path) -> None:
     torch.manual_seed(0)
     rgb = BACKBONES.build({"type": "ptv:x3d_xs"})

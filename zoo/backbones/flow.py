@@ -6,6 +6,11 @@ between each pair of consecutive frames with torchvision's RAFT (``raft_small`` 
 clips it to ``±bound`` pixels and scales it to [-1, 1] (TSN's convention), and passes the flow clip
 ``[B, 2, T - 1, H, W]`` to a video backbone built with ``in_channels: 2``, one vector per clip.
 RAFT's weights are random unless ``flow.weights`` names a local file (nothing is downloaded).
+
+``flow.profile: K`` appends the clip's motion profile: the mean absolute difference of consecutive RGB
+frames (TSN's "RGB difference", free beside RAFT) averaged over K equal spans of the clip. A video
+backbone pools its clip over time; the profile keeps *when* in the clip the athlete moves and when she
+stops, which is what timing against the music needs.
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from registry.checkpoint import mismatches
 from .base import Backbone, InputSpec, read_state_dict
 
 RAFT_MODELS = ("raft_small", "raft_large")
-FLOW_DEFAULTS: dict[str, Any] = {"model": "raft_small", "size": [128, 224], "iters": 12, "bound": 20.0, "weights": None}
+FLOW_DEFAULTS: dict[str, Any] = {
+    "model": "raft_small",
+    "size": [128, 224],
+    "iters": 12,
+    "bound": 20.0,
+    "weights": None,
+    "profile": 0,
+}
 # RAFT pools its feature maps by 8 (sides must be multiples of it), then 3 more times by 2 in its correlation
 # pyramid (feature maps of at least 16: frames of at least 128 px a side).
 RAFT_STRIDE = 8
@@ -33,13 +45,15 @@ RAFT_MIN_SIDE = 128
 @dataclass(frozen=True)
 class FlowSettings:
     """``flow:`` of an extract input: the RAFT model, the size frames are scaled to first, RAFT's update
-    iterations, the flow magnitude (pixels) that maps to 1, and an optional local weights file."""
+    iterations, the flow magnitude (pixels) that maps to 1, an optional local weights file, and the spans of
+    the motion profile appended to the features (0: none)."""
 
     model: str = "raft_small"
     size: tuple[int, int] = (128, 224)
     iters: int = 12
     bound: float = 20.0
     weights: str | None = None
+    profile: int = 0
 
     @classmethod
     def parse(cls, cfg: Mapping[str, Any] | None, where: str) -> FlowSettings:
@@ -71,7 +85,12 @@ class FlowSettings:
         weights = out["weights"]
         if weights is not None and not isinstance(weights, str):
             raise ConfigError(f"{where}.weights must be the path of a local RAFT state_dict or null, got {weights!r}")
-        return cls(out["model"], (int(size[0]), int(size[1])), int(iters), float(bound), weights)
+        profile = out["profile"]
+        if isinstance(profile, bool) or not isinstance(profile, int) or profile < 0:
+            raise ConfigError(
+                f"{where}.profile (spans of the motion profile, 0: none) must be an int >= 0, got {profile!r}"
+            )
+        return cls(out["model"], (int(size[0]), int(size[1])), int(iters), float(bound), weights, profile)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +99,8 @@ class FlowSettings:
             "iters": self.iters,
             "bound": self.bound,
             "weights": self.weights,
+            # Only when asked: features made before the key existed are what profile 0 makes, and keep their name.
+            **({"profile": self.profile} if self.profile else {}),
         }
 
 
@@ -117,7 +138,7 @@ class FlowBackbone(Backbone):
             std=(0.5, 0.5, 0.5),
             fps=spec.fps,
         )
-        super().__init__(f"flow:{settings.model}+{video.name}", video.feature_dim, own)
+        super().__init__(f"flow:{settings.model}+{video.name}", video.feature_dim + settings.profile, own)
         self.settings = settings
         self.net = nn.ModuleDict({"raft": build_raft(settings), "video": video})
 
@@ -141,4 +162,17 @@ class FlowBackbone(Backbone):
         return flow.reshape(b, t - 1, 2, h, w).transpose(1, 2).contiguous()
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net["video"](self.flow(x))
+        features = self.net["video"](self.flow(x))
+        if not self.settings.profile:
+            return features
+        return torch.cat([features, self.profile(x).to(features.dtype)], dim=1)
+
+    def profile(self, x: Tensor) -> Tensor:
+        """RGB clips ``[B, 3, T, H, W]`` -> ``[B, profile]``: mean |frame t - frame t-1| over K spans of the clip."""
+        change = (x[:, :, 1:].float() - x[:, :, :-1].float()).abs().mean(dim=(1, 3, 4))  # [B, T - 1]
+        if change.shape[1] < self.settings.profile:
+            raise ConfigError(
+                f"flow.profile: {self.settings.profile} spans, but clips of {x.shape[2]} frames have only "
+                f"{change.shape[1]} frame differences; at most that many (or longer clips from the sampler)"
+            )
+        return torch.nn.functional.adaptive_avg_pool1d(change[:, None], self.settings.profile)[:, 0]
