@@ -13,6 +13,7 @@ import pytest
 from aqa_tools.make_synthetic import main as make_synthetic_tool
 from registry import ConfigError
 from zoo.data.synthetic import (
+    PHASES,
     Soundtrack,
     SyntheticConfig,
     judge,
@@ -151,13 +152,29 @@ def test_on_beat_routines_lose_less_to_the_rhythm_term() -> None:
             assert abs(off - drawn) <= half_frame or abs(abs(off - drawn) - 1.0) <= half_frame
 
 
-def test_the_soundtrack_changes_timing_only_and_leaves_the_other_latents() -> None:
+def test_the_soundtrack_changes_timing_and_stills_the_holds_and_leaves_the_other_latents() -> None:
     for i in range(5):
         plain, sound = sample_routine(i, duration=20.0), sample_routine(i, duration=20.0, soundtrack=Soundtrack())
         assert (sound.q_dyn, sound.q_sta, sound.exits) == (plain.q_dyn, plain.q_sta, plain.exits)
         assert [el.name for el in sound.elements] == [el.name for el in plain.elements]
         assert sound.score.cents[:2] == plain.score.cents[:2] and sound.score.noise == plain.score.noise
         assert plain.rhythm is None and "rhythm" not in plain.latents()
+
+
+def test_with_music_a_held_pose_is_held_still_so_its_onset_is_seen() -> None:
+    """Unsteadiness shifts an unsteady figure in every frame of a set without music, holds included; with music
+    it stops while a pose is held, so the frame a pose is hit on is where the figure stops, for every athlete."""
+    hold = PHASES.index("hold")
+    unsteady = [i for i in range(40) if sample_routine(i, duration=12.0).q_dyn < 0.3][:3]
+    assert unsteady
+    for i in unsteady:
+        plain, sound = sample_routine(i, duration=12.0), sample_routine(i, duration=12.0, soundtrack=Soundtrack())
+        moved = {}
+        for name, r in (("plain", plain), ("sound", sound)):
+            held = np.flatnonzero(r.phase == hold)
+            pairs = held[np.isin(held + 1, held)]  # consecutive frames of one hold
+            moved[name] = np.abs(r.position[pairs + 1] - r.position[pairs]).max()
+        assert moved["sound"] == 0.0 and moved["plain"] > 0.01, (i, moved)
 
 
 def test_a_set_without_a_soundtrack_keeps_its_folder_scores_and_silence(tmp_path: Path) -> None:

@@ -50,8 +50,10 @@ class Motion:
         targets: list[np.ndarray],
         ideals: list[np.ndarray],
         places: list[np.ndarray],
+        still_holds: bool = False,
     ) -> None:
         self.cfg, self.q_dyn, self.q_sta = cfg, q_dyn, q_sta
+        self.still_holds = still_holds  # soundtrack sets: no unsteadiness in a held pose (see finish)
         self.chosen, self.targets, self.ideals, self.places = chosen, targets, ideals, places
         self._rows: list[tuple[np.ndarray, dict]] = []
 
@@ -111,8 +113,11 @@ class Motion:
                 lift[sel] = self.chosen[i].air * s
         # Unsteadiness: the whole figure and its shadow shift sideways, the pose stays, so neither an athlete crop
         # nor a whole frame shows it. A shift never carries the feet across the boundary line (exits stay exits).
+        # With music, a held pose is held still: the frame it is hit on (its onset, judged against the beat) is then
+        # where the figure stops moving for every athlete, not only the steady ones. The draws are the same.
         x = position[:, 0]
-        shifted = x + cfg.wobble * rough * z_wobble
+        steady = (phase != HOLD) if self.still_holds else 1.0
+        shifted = x + cfg.wobble * rough * z_wobble * steady
         inside, edge = np.abs(x) <= FLOOR_HALF[0], FLOOR_HALF[0] - 0.02
         beyond = np.sign(x) * np.maximum(shifted * np.sign(x), FLOOR_HALF[0] + 0.02)
         position[:, 0] = np.where(inside, np.clip(shifted, -edge, edge), beyond)

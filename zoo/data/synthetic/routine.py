@@ -191,7 +191,7 @@ def sample_routine(
         travel_s = align_travels(plan.travel_s, plan.moves, plan.holds, cfg.start_s, len(plan.chosen), beat, drawn, fps)
         plan = dataclasses.replace(plan, travel_s=travel_s)
     targets, ideals = _static_faults(rng, plan.chosen, lat.q_sta, cfg)
-    motion = _animate(rng, cfg, lat, plan, targets, ideals, n_frames, fps)
+    motion = _animate(rng, cfg, lat, plan, targets, ideals, n_frames, fps, still_holds=soundtrack is not None)
     n = len(plan.chosen)
     elements = _performed(plan, motion, n_frames)
     rhythm, weight = None, 0.0
@@ -282,11 +282,12 @@ def _animate(
     ideals: list[np.ndarray],
     n_frames: int,
     fps: float,
+    still_holds: bool = False,
 ) -> Motion:
     """The per-frame pose, place and lift of the routine, segment by segment of its timeline."""
     n = len(plan.chosen)
     segments = _timeline(cfg, plan.places, plan.paths, plan.travel_s, plan.moves, plan.holds, n)
-    motion = Motion(cfg, lat.q_dyn, lat.q_sta, plan.chosen, targets, ideals, plan.places)
+    motion = Motion(cfg, lat.q_dyn, lat.q_sta, plan.chosen, targets, ideals, plan.places, still_holds)
     frames = np.arange(n_frames) / fps
     for phase, t0, t1, payload in segments:
         sel = np.flatnonzero((frames >= t0) & (frames < t1))

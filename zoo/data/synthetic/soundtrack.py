@@ -17,7 +17,7 @@ import numpy as np
 
 from registry import ConfigError
 
-SOUNDTRACK_VERSION = 1  # part of a soundtrack set's parameters: bump when the same settings give other audio
+SOUNDTRACK_VERSION = 2  # part of a soundtrack set's parameters: bump when the same settings give other audio
 RHYTHM_STREAM = 1  # video i's soundtrack and rhythm draw from numpy.random.default_rng([seed, i, RHYTHM_STREAM])
 KICK_S = 0.2  # length of one kick: shorter than the shortest beat period (0.4 s at 150 bpm)
 
