@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
+from zoo.backbones.flow import motion_profile
 from zoo.data.audio import read_audio
 from zoo.data.logmel import LogMel
 from zoo.kinds import AUDIO_BACKBONES
@@ -40,12 +41,11 @@ def clip_features(video: Path) -> np.ndarray:
     """``[clips, 7 + 16]``: each whole clip's motion profile, then its onset envelope."""
     with av.open(str(video)) as container:
         frames = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
-    frames = frames.astype(np.float32) / 127.5 - 1.0  # [-1, 1], as the extractor's flow input sees them
+    frames = torch.from_numpy(frames).permute(3, 0, 1, 2).float() / 127.5 - 1.0  # [3, T, H, W] in [-1, 1], as flow
     wave = torch.from_numpy(read_audio(video, SR).samples).float()
     rows = []
-    for k in range(len(frames) // CLIP):
-        clip = frames[CLIP * k : CLIP * (k + 1)]
-        profile = np.abs(np.diff(clip, axis=0)).mean(axis=(1, 2, 3))
+    for k in range(frames.shape[1] // CLIP):
+        profile = motion_profile(frames[None, :, CLIP * k : CLIP * (k + 1)], CLIP - 1)[0].numpy()
         seconds = wave[round(k / CLIPS_PER_SECOND * SR) : round((k + 1) / CLIPS_PER_SECOND * SR)]
         with torch.no_grad():
             envelope = ONSET(LOGMEL.normalize(LOGMEL(seconds)))[0].numpy()

@@ -168,11 +168,16 @@ class FlowBackbone(Backbone):
         return torch.cat([features, self.profile(x).to(features.dtype)], dim=1)
 
     def profile(self, x: Tensor) -> Tensor:
-        """RGB clips ``[B, 3, T, H, W]`` -> ``[B, profile]``: mean |frame t - frame t-1| over K spans of the clip."""
-        change = (x[:, :, 1:].float() - x[:, :, :-1].float()).abs().mean(dim=(1, 3, 4))  # [B, T - 1]
-        if change.shape[1] < self.settings.profile:
-            raise ConfigError(
-                f"flow.profile: {self.settings.profile} spans, but clips of {x.shape[2]} frames have only "
-                f"{change.shape[1]} frame differences; at most that many (or longer clips from the sampler)"
-            )
-        return torch.nn.functional.adaptive_avg_pool1d(change[:, None], self.settings.profile)[:, 0]
+        """RGB clips ``[B, 3, T, H, W]`` -> ``[B, profile]``: the clips' motion profiles."""
+        return motion_profile(x, self.settings.profile)
+
+
+def motion_profile(x: Tensor, spans: int) -> Tensor:
+    """Clips ``[B, C, T, H, W]`` -> ``[B, spans]``: mean |frame t - frame t-1| averaged over ``spans`` equal spans."""
+    change = (x[:, :, 1:].float() - x[:, :, :-1].float()).abs().mean(dim=(1, 3, 4))  # [B, T - 1]
+    if change.shape[1] < spans:
+        raise ConfigError(
+            f"flow.profile: {spans} spans, but clips of {x.shape[2]} frames have only "
+            f"{change.shape[1]} frame differences; at most that many (or longer clips from the sampler)"
+        )
+    return torch.nn.functional.adaptive_avg_pool1d(change[:, None], spans)[:, 0]

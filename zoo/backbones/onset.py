@@ -18,8 +18,6 @@ from registry import ConfigError
 from ..kinds import AUDIO_BACKBONES
 from .audio import AudioBackbone, AudioSpec
 
-WINDOW_MS, HOP_MS = 25.0, 10.0  # Kaldi fbank at 16 kHz, as ``ast``: the extractor's front-end makes it
-
 
 class SpectralFlux(nn.Module):
     """``[B, frames, mel_bins]`` -> ``[B, bands * bins]``: half-wave rectified flux per band, pooled in time."""
@@ -55,7 +53,7 @@ class OnsetEnvelope(AudioBackbone):
             raise ConfigError(f"onset: bins ({bins}) cannot exceed frames ({frames}): a bin is at least one frame")
         if mel_bins % bands:
             raise ConfigError(f"onset: mel_bins ({mel_bins}) must divide into bands ({bands}) equal groups")
-        spec = AudioSpec(sample_rate=16000, mel_bins=mel_bins, frames=frames, window_ms=WINDOW_MS, hop_ms=HOP_MS)
+        spec = AudioSpec(mel_bins=mel_bins, frames=frames)  # 16 kHz, 25 ms windows every 10 ms: AST's front-end
         super().__init__("onset", bands * bins, spec)
         self.net = SpectralFlux(bands, bins)
         if freeze:  # nothing to train; the key is accepted as every audio backbone's
