@@ -3,6 +3,7 @@ visible figure and faults, non-square frames, caching, refusing another set, ato
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -18,10 +19,12 @@ from zoo.data.synthetic import (
     ELEMENTS,
     SyntheticConfig,
     background,
+    encode_mp4,
     figure_boxes,
     judge,
     make_synthetic,
     render_frame,
+    render_frames,
     render_key,
     sample_routine,
     video_name,
@@ -60,8 +63,8 @@ def test_same_seed_same_set_serial_equals_parallel_other_seed_differs(small_set,
     for i in range(SMALL["videos"]):
         name = f"{video_name(i)}.mp4"
         a, b = decode(small_set / "videos" / name), decode(parallel / "videos" / name)
-        # Said in full if it ever fails: which frame, how far (it failed once on another machine, and could not
-        # be made to fail here: rendering and x264 run one thread per video, encoded bytes matched in every run).
+        # Said in full if it fails: which frames, how far, and whether the encoder wrote other bytes (it did: x264's
+        # AVX-512 code read unwritten memory; see test_encoded_bytes_do_not_depend_on_what_the_heap_held).
         differ = [k for k in range(min(len(a), len(b))) if not np.array_equal(a[k], b[k])]
         assert len(a) == len(b) and not differ, (
             f"{name}: {len(a)} vs {len(b)} frames; frames {differ[:5]} differ, by at most "
@@ -71,6 +74,58 @@ def test_same_seed_same_set_serial_equals_parallel_other_seed_differs(small_set,
     assert (small_set / "annotations" / "train.txt").read_text() != (other / "annotations" / "train.txt").read_text()
     first = f"{video_name(0)}.mp4"
     assert not np.array_equal(decode(small_set / "videos" / first), decode(other / "videos" / first))
+
+
+def _routine_frames(index: int = 1) -> list[np.ndarray]:
+    """The frames of one SMALL routine (index 1 is one whose bytes x264's AVX-512 code made depend on the heap)."""
+    routine = sample_routine(index, 0, SMALL["fps"], SMALL["duration"])
+    return list(render_frames(routine, SMALL["size"], SMALL["size"]))
+
+
+def _encoded(path: Path, frames: list[np.ndarray]) -> bytes:
+    encode_mp4(path, frames, SMALL["size"], SMALL["size"], SMALL["fps"])
+    return path.read_bytes()
+
+
+def test_videos_are_the_bytes_x264s_c_code_writes(tmp_path, monkeypatch):
+    # The canonical algorithms are those of x264's C code: with them the bytes depend on no CPU feature.
+    frames = _routine_frames()
+    ours = hashlib.sha256(_encoded(tmp_path / "ours.mp4", frames)).hexdigest()
+    monkeypatch.setattr(synthetic_writer, "X264_PARAMS", "no-asm=1")  # x264 without any assembly
+    assert ours == hashlib.sha256(_encoded(tmp_path / "c.mp4", frames)).hexdigest()
+
+
+_ENCODE_IN_A_PROCESS = """
+import hashlib, sys
+from tests.data.test_synthetic import _encoded, _routine_frames
+from pathlib import Path
+print(hashlib.sha256(_encoded(Path(sys.argv[1]), _routine_frames())).hexdigest())
+"""
+
+
+@pytest.mark.slow  # two processes
+def test_encoded_bytes_do_not_depend_on_what_the_heap_held(tmp_path):
+    # The cause of a serial render that once differed from a parallel one: on a CPU with AVX-512, x264 read memory
+    # it never wrote, so a video's bytes followed the heap's old contents. glibc's MALLOC_PERTURB_ fills what
+    # malloc returns: 255 with zeros (a fresh process, mostly), 165 with other bytes (a process that ran for a while).
+    root = Path(__file__).resolve().parents[2]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _ENCODE_IN_A_PROCESS, str(tmp_path / f"{fill}.mp4")],
+            cwd=root,
+            env={**os.environ, "MALLOC_PERTURB_": str(fill)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for fill in (255, 165)
+    ]
+    digests = []
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err[-2000:]
+        digests.append(out.split()[-1])
+    assert digests[0] == digests[1], "the same frames encoded to other bytes with other contents of the heap"
 
 
 def test_annotations_are_rg_format_and_add_up(small_set):

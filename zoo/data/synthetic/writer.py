@@ -41,7 +41,12 @@ from .render import check_size, figure_boxes, render_frames
 from .routine import Routine, sample_routine
 from .soundtrack import Soundtrack, as_soundtrack, soundtrack_params, synthesize
 
-FORMAT_VERSION = 2  # bump when the same parameters would give different files
+FORMAT_VERSION = 3  # bump when the same parameters would give different files (3: x264's canonical algorithms)
+# x264's AVX-512 code reads memory it never wrote: on a CPU with AVX-512 the bytes of some videos (7 of 40 routines at
+# 64 x 64) depended on what the process's heap held before, so a set rendered twice, or serially and in workers, could
+# differ. cpu-independent makes x264 take its canonical algorithms: the bytes its C code writes, on every CPU, at the
+# same speed (bench/encode_x264.py).
+X264_PARAMS = "cpu-independent=1"
 PREFIX = "Synth"
 RG_HEADER = ("Video_Name", "Difficulty_Score", "Execution_Score", "Total_Score", "Penalty", "Video_length")
 
@@ -283,8 +288,9 @@ def encode_mp4(
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
-        # One thread: x264's output then does not depend on the machine.
-        stream.codec_context.options = {"crf": str(crf), "preset": "medium", "threads": "1"}
+        # One thread and the canonical algorithms (X264_PARAMS): the bytes depend neither on the machine nor on memory.
+        options = {"crf": str(crf), "preset": "medium", "threads": "1", "x264-params": X264_PARAMS}
+        stream.codec_context.options = options
         stream.codec_context.thread_count = 1
         sound = _AudioWriter(container, audio, fps) if audio is not None else None
         for k, frame in enumerate(frames):
