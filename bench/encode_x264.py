@@ -30,11 +30,10 @@ SETTINGS = {"default": "", "cpu-independent": "cpu-independent=1"}
 
 def _encode(frames: list, width: int, height: int, params: str, path: str) -> float:
     """Seconds to encode ``frames`` with ``x264-params`` ``params``, as the set's writer does."""
-    from zoo.data.synthetic import writer
+    from zoo.data.synthetic import encode_mp4
 
-    writer.X264_PARAMS = params
     start = time.perf_counter()
-    writer.encode_mp4(path, frames, width, height, 10.0)
+    encode_mp4(path, frames, width, height, 10.0, x264_params=params)
     return time.perf_counter() - start
 
 

@@ -277,10 +277,12 @@ def encode_mp4(
     fps: float,
     crf: int = 23,
     audio: Audio | None = None,
+    x264_params: str = X264_PARAMS,
 ) -> None:
     """Encode RGB uint8 frames [height, width, 3] to an H.264 (yuv420p) MP4 at ``path``, deterministically.
 
     With ``audio``, the samples go in as a mono AAC stream beside the video, interleaved frame by frame.
+    ``x264_params``: x264's own settings; other values than the set's are for comparisons (tests, benchmarks).
     """
     width, height = check_size(width, height)
     # An explicit format: the temporary name write_atomic gives the path does not end in .mp4.
@@ -289,7 +291,7 @@ def encode_mp4(
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
         # One thread and the canonical algorithms (X264_PARAMS): the bytes depend neither on the machine nor on memory.
-        options = {"crf": str(crf), "preset": "medium", "threads": "1", "x264-params": X264_PARAMS}
+        options = {"crf": str(crf), "preset": "medium", "threads": "1", "x264-params": x264_params}
         stream.codec_context.options = options
         stream.codec_context.thread_count = 1
         sound = _AudioWriter(container, audio, fps) if audio is not None else None
